@@ -1,0 +1,61 @@
+import { createFinding } from '../rules/index.ts';
+import type { FormatModule, Inspection } from './types.ts';
+
+/**
+ * Formats Preflight recognises by their magic bytes but does not inspect yet.
+ * Recognising them matters: a file is never passed as "unknown" when it is in
+ * fact a container that can carry a pickle. Each says why it is flagged.
+ */
+interface IdentifiedFormat {
+  id: string;
+  label: string;
+  extensions: string[];
+  matches(head: Uint8Array): boolean;
+  /** Can this format run code on load (directly or through what it wraps)? */
+  canCarryCode: boolean;
+}
+
+const startsWith = (head: Uint8Array, magic: number[], at = 0) =>
+  head.length >= at + magic.length && magic.every((byte, index) => head[at + index] === byte);
+
+const ascii = (text: string) => [...text].map((char) => char.charCodeAt(0));
+
+const IDENTIFIED: IdentifiedFormat[] = [
+  { id: 'zip', label: 'Zip archive', extensions: ['.zip', '.pt', '.pth', '.bin', '.ckpt', '.npz', '.keras'], canCarryCode: true,
+    matches: (head) => startsWith(head, [0x50, 0x4b, 0x03, 0x04]) || startsWith(head, [0x50, 0x4b, 0x05, 0x06]) },
+  { id: '7z', label: '7-Zip archive', extensions: ['.7z'], canCarryCode: true,
+    matches: (head) => startsWith(head, [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c]) },
+  { id: 'gzip', label: 'gzip stream', extensions: ['.gz'], canCarryCode: true, matches: (head) => startsWith(head, [0x1f, 0x8b]) },
+  { id: 'bzip2', label: 'bzip2 stream', extensions: ['.bz2'], canCarryCode: true,
+    matches: (head) => startsWith(head, ascii('BZh')) && head.length > 3 && head[3] >= 0x31 && head[3] <= 0x39 },
+  { id: 'xz', label: 'xz stream', extensions: ['.xz'], canCarryCode: true,
+    matches: (head) => startsWith(head, [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]) },
+  { id: 'tar', label: 'tar archive', extensions: ['.tar'], canCarryCode: true, matches: (head) => startsWith(head, ascii('ustar'), 257) },
+  { id: 'npy', label: 'NumPy array', extensions: ['.npy'], canCarryCode: true,
+    matches: (head) => startsWith(head, [0x93, ...ascii('NUMPY')]) },
+  { id: 'pickle', label: 'Python pickle', extensions: ['.pkl', '.pickle', '.bin', '.pt', '.pth', '.joblib'], canCarryCode: true,
+    // Protocol 2+ opens with PROTO; 0 and 1 have no magic and are left to the pickle module.
+    matches: (head) => head.length >= 2 && head[0] === 0x80 && head[1] >= 2 && head[1] <= 5 },
+  { id: 'hdf5', label: 'HDF5 (Keras .h5)', extensions: ['.h5', '.hdf5'], canCarryCode: true,
+    matches: (head) => startsWith(head, [0x89, ...ascii('HDF'), 0x0d, 0x0a, 0x1a, 0x0a]) },
+  { id: 'tflite', label: 'TensorFlow Lite', extensions: ['.tflite'], canCarryCode: false,
+    matches: (head) => startsWith(head, ascii('TFL3'), 4) },
+];
+
+function toModule(format: IdentifiedFormat): FormatModule {
+  return {
+    id: format.id,
+    label: format.label,
+    extensions: format.extensions,
+    detect: (head) => format.matches(head),
+    async inspect(): Promise<Inspection> {
+      const rule = format.canCarryCode ? 'format.not-inspected' : 'format.unsupported';
+      const detail = format.canCarryCode
+        ? `${format.label} identified by its magic bytes; this version of Preflight does not inspect its contents.`
+        : `${format.label} identified by its magic bytes; only its hash is reported.`;
+      return { tensors: [], metadata: {}, findings: [createFinding(rule, { detail, location: { offset: 0 } })] };
+    },
+  };
+}
+
+export const IDENTIFIED_FORMATS: FormatModule[] = IDENTIFIED.map(toModule);

@@ -1,0 +1,27 @@
+import { ggufFormat } from './gguf.ts';
+import { IDENTIFIED_FORMATS } from './identified.ts';
+import { safetensorsFormat } from './safetensors.ts';
+import type { FormatModule } from './types.ts';
+
+export type { FormatModule, Inspection, InspectContext, StreamScanner } from './types.ts';
+
+/** Every format, in detection order: specific magic first, identification-only last. */
+export const FORMATS: readonly FormatModule[] = [ggufFormat, safetensorsFormat, ...IDENTIFIED_FORMATS];
+
+/** The module whose magic matches `head`; never decided by the name alone. */
+export function detectFormat(head: Uint8Array, name: string): FormatModule | null {
+  for (const format of FORMATS) {
+    try {
+      if (format.detect(head, name)) return format;
+    } catch {
+      // detect must not throw; a module that does is simply not a match.
+    }
+  }
+  return null;
+}
+
+/** The formats whose usual extension is the one `name` carries. */
+export function formatsClaimedByName(name: string): FormatModule[] {
+  const lower = name.toLowerCase();
+  return FORMATS.filter((format) => format.extensions.some((extension) => lower.endsWith(extension)));
+}
