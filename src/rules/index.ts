@@ -1,8 +1,12 @@
 import type { Finding, FindingLocation, Verdict } from '../report/types.ts';
+import { CONTAINER_RULES } from './catalog/container.ts';
 import { GENERAL_RULES } from './catalog/general.ts';
 import { GGUF_RULES } from './catalog/gguf.ts';
+import { NUMPY_RULES } from './catalog/numpy.ts';
 import { PICKLE_RULES } from './catalog/pickle.ts';
 import { SAFETENSORS_RULES } from './catalog/safetensors.ts';
+import { TEMPLATE_RULES } from './catalog/template.ts';
+import { TORCH_RULES } from './catalog/torch.ts';
 import type { RuleDefinition, RuleEffect } from './rule.ts';
 
 export type { RuleDefinition, RuleEffect } from './rule.ts';
@@ -13,6 +17,10 @@ export const RULES = {
   ...SAFETENSORS_RULES,
   ...GGUF_RULES,
   ...PICKLE_RULES,
+  ...TEMPLATE_RULES,
+  ...CONTAINER_RULES,
+  ...NUMPY_RULES,
+  ...TORCH_RULES,
 } as const satisfies Record<string, RuleDefinition>;
 
 export type RuleId = keyof typeof RULES;
