@@ -1,5 +1,5 @@
-import { detectFormat, formatsClaimedByName } from './formats/index.ts';
-import { HEAD_BYTES, type Inspection, type StreamScanner } from './formats/types.ts';
+import { FORMATS, detectFormat, formatsClaimedByName } from './formats/index.ts';
+import { type FormatModule, HEAD_BYTES, type Inspection, type StreamScanner } from './formats/types.ts';
 import type { Sha256Factory } from './hash/sha256.ts';
 import type { ByteSource } from './io/byte-source.ts';
 import { ParseError } from './io/parse-error.ts';
@@ -15,6 +15,8 @@ export interface ScanOptions {
   createSha256: Sha256Factory;
   signal?: AbortSignal;
   chunkSize?: number;
+  /** The formats to detect, in order; the full registry unless a test narrows it. */
+  formats?: readonly FormatModule[];
   /** Called once headers are inspected, before the streaming pass (sha256 is still null). */
   onHeader?(report: FileReport): void;
   /** Called during the pass, at most every PROGRESS_INTERVAL_MS and once at the end. */
@@ -30,7 +32,7 @@ const PROGRESS_INTERVAL_MS = 50;
  */
 export async function scanSource(source: ByteSource, options: ScanOptions): Promise<FileReport> {
   const head = await source.read(0, HEAD_BYTES);
-  const inspection = await inspectHeaders(source, head, options.signal);
+  const inspection = await inspectHeaders(source, head, options.formats ?? FORMATS, options.signal);
   const report: FileReport = {
     path: source.name,
     size: source.size,
@@ -56,10 +58,15 @@ interface HeaderInspection extends Inspection {
   formatId: string;
 }
 
-async function inspectHeaders(source: ByteSource, head: Uint8Array, signal?: AbortSignal): Promise<HeaderInspection> {
-  const format = detectFormat(head, source.name);
+async function inspectHeaders(
+  source: ByteSource,
+  head: Uint8Array,
+  formats: readonly FormatModule[],
+  signal?: AbortSignal,
+): Promise<HeaderInspection> {
+  const format = detectFormat(head, source.name, formats);
   const findings: Finding[] = [];
-  const claimed = formatsClaimedByName(source.name);
+  const claimed = formatsClaimedByName(source.name, formats);
   if (claimed.length > 0 && !claimed.some((candidate) => candidate.id === format?.id)) {
     findings.push(
       createFinding('format.extension-mismatch', {

@@ -9,8 +9,8 @@ export type { FormatModule, Inspection, InspectContext, StreamScanner } from './
 export const FORMATS: readonly FormatModule[] = [ggufFormat, safetensorsFormat, ...IDENTIFIED_FORMATS];
 
 /** The module whose magic matches `head`; never decided by the name alone. */
-export function detectFormat(head: Uint8Array, name: string): FormatModule | null {
-  for (const format of FORMATS) {
+export function detectFormat(head: Uint8Array, name: string, formats: readonly FormatModule[] = FORMATS): FormatModule | null {
+  for (const format of formats) {
     try {
       if (format.detect(head, name)) return format;
     } catch {
@@ -21,7 +21,7 @@ export function detectFormat(head: Uint8Array, name: string): FormatModule | nul
 }
 
 /** The formats whose usual extension is the one `name` carries. */
-export function formatsClaimedByName(name: string): FormatModule[] {
+export function formatsClaimedByName(name: string, formats: readonly FormatModule[] = FORMATS): FormatModule[] {
   const lower = name.toLowerCase();
-  return FORMATS.filter((format) => format.extensions.some((extension) => lower.endsWith(extension)));
+  return formats.filter((format) => format.extensions.some((extension) => lower.endsWith(extension)));
 }
