@@ -41,7 +41,7 @@ export function createFinding(rule: RuleId, input: FindingInput): Finding {
     detail: input.detail,
     explanation: definition.explanation,
     location: input.location ?? {},
-    references: [...definition.references],
+    references: [...new Set(definition.references)],
   };
   if (input.evidence !== undefined) finding.evidence = input.evidence;
   return finding;
