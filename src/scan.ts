@@ -49,7 +49,7 @@ export async function scanSource(source: ByteSource, options: ScanOptions): Prom
   report.sha256 = pass.sha256;
   report.findings = [...report.findings, ...pass.findings];
   report.tensors = [...report.tensors, ...pass.tensors];
-  Object.assign(report.metadata, pass.metadata);
+  mergeMetadata(report.metadata, pass.metadata);
   report.verdict = verdictOf(report.findings);
   return report;
 }
@@ -167,7 +167,14 @@ function createScannerFeed(scanner: StreamScanner) {
 function mergeInto(target: Inspection, addition: Inspection): void {
   target.findings.push(...addition.findings);
   target.tensors.push(...addition.tensors);
-  Object.assign(target.metadata, addition.metadata);
+  mergeMetadata(target.metadata, addition.metadata);
+}
+
+/** Copy keys as own data properties: a key named `__proto__` from a file must stay a key. */
+function mergeMetadata(target: Record<string, unknown>, addition: Record<string, unknown>): void {
+  for (const [key, value] of Object.entries(addition)) {
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  }
 }
 
 /** A ParseError becomes its malformed finding; anything else is an internal error, never a crash. */

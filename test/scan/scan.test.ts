@@ -127,6 +127,20 @@ describe('scanSource', () => {
     expect(report.sha256).toBe(sha256);
   });
 
+  it('keeps a metadata key named __proto__ as a key', async () => {
+    const hostile = JSON.parse('{"__proto__": {"polluted": true}}');
+    const format = testFormat(async () => ({
+      tensors: [],
+      metadata: {},
+      findings: [],
+      streamScanners: [{ offset: 0, length: 1, push() {}, finish: () => ({ tensors: [], metadata: hostile, findings: [] }) }],
+    }));
+    const report = await scanSource(createMemorySource(bytes, 'x.test'), { createSha256: createNodeSha256, formats: [format] });
+    expect(Object.getPrototypeOf(report.metadata)).toBe(Object.prototype);
+    expect(Object.keys(report.metadata)).toEqual(['__proto__']);
+    expect((report.metadata as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   it('rejects with AbortError when cancelled during the pass', async () => {
     const controller = new AbortController();
     const promise = scanSource(createMemorySource(bytes, 'x.bin'), {
