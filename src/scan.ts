@@ -3,7 +3,7 @@ import { type FormatModule, HEAD_BYTES, type Inspection, type StreamScanner } fr
 import type { Sha256Factory } from './hash/sha256.ts';
 import type { ByteSource } from './io/byte-source.ts';
 import { ParseError } from './io/parse-error.ts';
-import type { FileReport, Finding } from './report/types.ts';
+import type { FileReport, Finding, WeightsOnlyVerdict } from './report/types.ts';
 import { createFinding, verdictOf } from './rules/index.ts';
 
 export interface ScanProgress {
@@ -50,6 +50,8 @@ export async function scanSource(source: ByteSource, options: ScanOptions): Prom
   report.findings = [...report.findings, ...pass.findings];
   report.tensors = [...report.tensors, ...pass.tensors];
   mergeMetadata(report.metadata, pass.metadata);
+  const weightsOnly = combineWeightsOnly(inspection.weightsOnly, pass.weightsOnly);
+  if (weightsOnly) report.weightsOnly = weightsOnly;
   report.verdict = verdictOf(report.findings);
   return report;
 }
@@ -165,9 +167,20 @@ function createScannerFeed(scanner: StreamScanner) {
 }
 
 function mergeInto(target: Inspection, addition: Inspection): void {
+  target.weightsOnly = combineWeightsOnly(target.weightsOnly, addition.weightsOnly);
   target.findings.push(...addition.findings);
   target.tensors.push(...addition.tensors);
   mergeMetadata(target.metadata, addition.metadata);
+}
+
+/** Accepted only when every part is accepted; the first refusal (earliest part) wins. */
+export function combineWeightsOnly(
+  first: WeightsOnlyVerdict | undefined,
+  second: WeightsOnlyVerdict | undefined,
+): WeightsOnlyVerdict | undefined {
+  if (!first || !second) return first ?? second;
+  if (!first.accepted) return first;
+  return second;
 }
 
 /** Copy keys as own data properties: a key named `__proto__` from a file must stay a key. */

@@ -1,5 +1,5 @@
 import type { ByteSource } from '../io/byte-source.ts';
-import type { Finding, MetadataValue, TensorInfo } from '../report/types.ts';
+import type { Finding, MetadataValue, TensorInfo, WeightsOnlyVerdict } from '../report/types.ts';
 
 /**
  * One format, one module: a cheap synchronous `detect` that never throws and
@@ -28,6 +28,11 @@ export interface Inspection {
   tensors: TensorInfo[];
   metadata: Record<string, MetadataValue>;
   findings: Finding[];
+  /**
+   * The weights_only answer for the pickles seen so far. When several parts
+   * answer (zip members, stacked pickles), the scan keeps the first refusal.
+   */
+  weightsOnly?: WeightsOnlyVerdict;
   /** Scanners fed by the one streaming pass, each with the bytes of its range. */
   streamScanners?: StreamScanner[];
 }

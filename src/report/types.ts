@@ -66,6 +66,13 @@ export interface MetadataArraySummary {
   head: MetadataValue[];
 }
 
+/** Would `torch.load(weights_only=True)` accept this file? Present for files that carry pickles. */
+export interface WeightsOnlyVerdict {
+  accepted: boolean;
+  /** The first global (or opcode) the restricted unpickler would refuse: loading stops there. */
+  firstRefused?: { module: string; name: string; offset: number; entry?: string; reason: string };
+}
+
 export interface FileReport {
   path: string;
   size: number;
@@ -77,6 +84,8 @@ export interface FileReport {
   findings: Finding[];
   tensors: TensorInfo[];
   metadata: Record<string, MetadataValue>;
+  /** Present when the file carries pickles (PyTorch, NumPy object arrays, joblib, raw pickles). */
+  weightsOnly?: WeightsOnlyVerdict;
 }
 
 export interface Report {
