@@ -5,6 +5,8 @@ export const REF = {
   pathTraversal: 'CWE-22',
   resourceExhaustion: 'CWE-400',
   allocationWithoutLimits: 'CWE-770',
+  dataAmplification: 'CWE-409',
+  uncontrolledRecursion: 'CWE-674',
   improperInput: 'CWE-20',
   supplyChain: 'MITRE ATLAS AML.T0010',
   unsafeArtifact: 'MITRE ATLAS AML.T0011.000',
