@@ -65,4 +65,8 @@ const api: ScanWorkerApi = {
 };
 
 // Only when running as a worker: importing this module for its types must have no effect.
-if (typeof WorkerGlobalScope !== 'undefined' && self instanceof WorkerGlobalScope) expose(api);
+if (typeof WorkerGlobalScope !== 'undefined' && self instanceof WorkerGlobalScope) {
+  expose(api);
+  // Compile the hasher's Wasm while the worker waits for its first file, not after.
+  createWasmSha256().catch(() => undefined);
+}

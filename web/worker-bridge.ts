@@ -34,6 +34,8 @@ export interface ScanRequest {
 export interface ScanPool {
   /** Resolves with the full report; rejects with an AbortError when the signal fires. */
   scan(request: ScanRequest): Promise<FileReport>;
+  /** Start one idle worker ahead of the first file, so its first header does not wait for a worker to boot. */
+  warmUp(): void;
   /** Terminate every worker and reject everything still queued or running. */
   dispose(): void;
 }
@@ -179,6 +181,9 @@ export function createScanPool(options: ScanPoolOptions = {}): ScanPool {
         queue.push({ request, resolve, reject });
         pump();
       });
+    },
+    warmUp() {
+      if (slots.length === 0) takeSlot();
     },
     dispose() {
       for (const job of queue.splice(0)) job.reject(new DOMException('The scan pool was disposed', 'AbortError'));

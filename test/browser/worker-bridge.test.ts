@@ -89,6 +89,21 @@ describe('createScanPool', () => {
     pool.dispose();
   });
 
+  it('warms up one idle worker that the first scan then uses', async () => {
+    const fakes = createFakeWorkers();
+    const pool = createScanPool({ maxWorkers: 2, createWorker: fakes.createWorker });
+    pool.warmUp();
+    pool.warmUp();
+    expect(fakes.workers).toHaveLength(1);
+    const result = pool.scan(request('a'));
+    const scan = await fakes.scanOf('a');
+    expect(scan.worker.id).toBe(1);
+    expect(fakes.workers).toHaveLength(1);
+    scan.finish(reportFor('a'));
+    await expect(result).resolves.toMatchObject({ path: 'a' });
+    pool.dispose();
+  });
+
   it('forwards header and progress, and drops callbacks that arrive after the result', async () => {
     const fakes = createFakeWorkers();
     const pool = createScanPool({ maxWorkers: 1, createWorker: fakes.createWorker });

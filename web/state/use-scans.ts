@@ -18,7 +18,11 @@ export function useScans(): ScansController {
   const controllers = useRef(new Map<number, AbortController>());
   const nextId = useRef(1);
 
-  useEffect(() => () => pool.current?.dispose(), []);
+  useEffect(() => {
+    pool.current ??= createScanPool();
+    pool.current.warmUp();
+    return () => pool.current?.dispose();
+  }, []);
 
   const addFiles = useCallback((files: readonly PickedFile[]) => {
     if (files.length === 0) return;
