@@ -33,9 +33,6 @@ const IDENTIFIED: IdentifiedFormat[] = [
   { id: 'tar', label: 'tar archive', extensions: ['.tar'], canCarryCode: true, matches: (head) => startsWith(head, ascii('ustar'), 257) },
   { id: 'npy', label: 'NumPy array', extensions: ['.npy'], canCarryCode: true,
     matches: (head) => startsWith(head, [0x93, ...ascii('NUMPY')]) },
-  { id: 'pickle', label: 'Python pickle', extensions: ['.pkl', '.pickle', '.bin', '.pt', '.pth', '.joblib'], canCarryCode: true,
-    // Protocol 2+ opens with PROTO; 0 and 1 have no magic and are left to the pickle module.
-    matches: (head) => head.length >= 2 && head[0] === 0x80 && head[1] >= 2 && head[1] <= 5 },
   { id: 'hdf5', label: 'HDF5 (Keras .h5)', extensions: ['.h5', '.hdf5'], canCarryCode: true,
     matches: (head) => startsWith(head, [0x89, ...ascii('HDF'), 0x0d, 0x0a, 0x1a, 0x0a]) },
   { id: 'tflite', label: 'TensorFlow Lite', extensions: ['.tflite'], canCarryCode: false,

@@ -4,7 +4,9 @@ import { GENERAL_RULES } from './catalog/general.ts';
 import { GGUF_RULES } from './catalog/gguf.ts';
 import { NUMPY_RULES } from './catalog/numpy.ts';
 import { PICKLE_RULES } from './catalog/pickle.ts';
+import { PICKLE_STREAM_RULES } from './catalog/pickle-stream.ts';
 import { SAFETENSORS_RULES } from './catalog/safetensors.ts';
+import { TAR_RULES } from './catalog/tar.ts';
 import { TEMPLATE_RULES } from './catalog/template.ts';
 import { TORCH_RULES } from './catalog/torch.ts';
 import type { RuleDefinition, RuleEffect } from './rule.ts';
@@ -17,6 +19,8 @@ export const RULES = {
   ...SAFETENSORS_RULES,
   ...GGUF_RULES,
   ...PICKLE_RULES,
+  ...PICKLE_STREAM_RULES,
+  ...TAR_RULES,
   ...TEMPLATE_RULES,
   ...CONTAINER_RULES,
   ...NUMPY_RULES,
