@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { benchBrowser } from './browser.ts';
 import { ensureBenchSafetensors } from './fixture.ts';
 import { type Measurement, benchNode, throughput } from './node.ts';
+import { type PickleBenchResult, benchPickle } from './pickle.ts';
 
 const RESULTS = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
 const gigabytes = Number(process.env.BENCH_GB ?? 2);
@@ -20,6 +21,15 @@ function table(measurements: Measurement[]): string {
     (m) => `| ${m.name} | ${(m.bytes / 2 ** 30).toFixed(2)} GiB | ${(m.milliseconds / 1000).toFixed(2)} s | ${throughput(m).toFixed(0)} MB/s | ${m.note ?? ''} |`,
   );
   return ['| measurement | bytes | time | throughput | notes |', '|---|---|---|---|---|', ...rows].join('\n');
+}
+
+function pickleTable(results: PickleBenchResult[]): string {
+  const rows = results.map((r) => {
+    const ours = throughput(r.ours);
+    const genops = r.genops ? throughput(r.genops) : null;
+    return `| ${r.name} | ${(r.bytes / 1e6).toFixed(0)} MB, ${r.opcodes} opcodes | ${ours.toFixed(0)} MB/s | ${genops ? `${genops.toFixed(0)} MB/s` : 'n/a (no /usr/bin/python3)'} | ${genops ? `**${(ours / genops).toFixed(1)}×**` : ''} |`;
+  });
+  return ['| input | size | Preflight (read + scan) | genops | ratio |', '|---|---|---|---|---|', ...rows].join('\n');
 }
 
 function ratio(measurements: Measurement[], numerator: string, denominator: string): string {
@@ -37,6 +47,10 @@ async function main() {
   console.log('Execute the Node (CLI) measurements…');
   const node = await benchNode(file);
   console.table(node.map((m) => ({ name: m.name, 'MB/s': throughput(m).toFixed(0), note: m.note ?? '' })));
+
+  console.log('Pickle machine against pickletools.genops…');
+  const pickle = await benchPickle();
+  console.table(pickle.map((r) => ({ name: r.name, 'ours MB/s': throughput(r.ours).toFixed(0), 'genops MB/s': r.genops ? throughput(r.genops).toFixed(0) : 'n/a' })));
 
   console.log('Building the baseline page and running headless Chromium…');
   execFileSync('npx', ['vite', 'build', '--config', 'bench/vite.config.ts', '--logLevel', 'warn'], { stdio: 'inherit' });
@@ -64,6 +78,13 @@ ${table(node)}
 
 Pipeline / bare hashing with node:crypto: **${ratio(node, 'full pipeline', 'bare hashing, node:crypto')}** (goal ≥ 0.9).
 Pipeline / raw read: ${ratio(node, 'full pipeline', 'raw read')}.
+
+## Pickle machine (Node, Wasm) against Python's \`pickletools.genops\`
+
+The loop at the heart of today's Python scanners, walking the same bytes (generated at bench time).
+Goals: ≥ 1 GB/s on (a), ≥ 50× genops on (b).
+
+${pickleTable(pickle)}
 `;
   await writeFile(RESULTS, text);
   console.log(`Wrote ${RESULTS}`);
