@@ -31,8 +31,6 @@ const IDENTIFIED: IdentifiedFormat[] = [
   { id: 'xz', label: 'xz stream', extensions: ['.xz'], canCarryCode: true,
     matches: (head) => startsWith(head, [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]) },
   { id: 'tar', label: 'tar archive', extensions: ['.tar'], canCarryCode: true, matches: (head) => startsWith(head, ascii('ustar'), 257) },
-  { id: 'npy', label: 'NumPy array', extensions: ['.npy'], canCarryCode: true,
-    matches: (head) => startsWith(head, [0x93, ...ascii('NUMPY')]) },
   { id: 'hdf5', label: 'HDF5 (Keras .h5)', extensions: ['.h5', '.hdf5'], canCarryCode: true,
     matches: (head) => startsWith(head, [0x89, ...ascii('HDF'), 0x0d, 0x0a, 0x1a, 0x0a]) },
   { id: 'tflite', label: 'TensorFlow Lite', extensions: ['.tflite'], canCarryCode: false,
