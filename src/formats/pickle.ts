@@ -21,6 +21,7 @@
  */
 import { createPickleScanner } from '../pickle/pickle-scanner.ts';
 import { createPickleMachine } from '../pickle/machine.ts';
+import { isPlainDottedName } from '../rules/pickle-policy.ts';
 import * as op from '../../wasm/assembly/shared.ts';
 import type { FormatModule, InspectContext, Inspection } from './types.ts';
 import type { ByteSource } from '../io/byte-source.ts';
@@ -53,15 +54,7 @@ const OPENING_OPCODES: ReadonlySet<number> = new Set([
 ]);
 
 /** Opcodes that appear in pickles and almost never at the start of other files' bytes by chance. */
-const PICKLE_STRUCTURE_OPCODES: ReadonlySet<number> = new Set([
-  op.OP_STOP,
-  op.OP_PUT,
-  op.OP_BINPUT,
-  op.OP_LONG_BINPUT,
-  op.OP_MEMOIZE,
-  op.OP_GLOBAL,
-  op.OP_INST,
-]);
+const PICKLE_STRUCTURE_OPCODES: ReadonlySet<number> = new Set([op.OP_STOP, op.OP_PUT, op.OP_BINPUT, op.OP_LONG_BINPUT, op.OP_MEMOIZE]);
 
 /** Magic numbers of formats detected elsewhere whose first byte happens to be an opening opcode. */
 const OTHER_MAGICS: readonly (readonly number[])[] = [
@@ -89,7 +82,12 @@ export function looksLikeTextPickle(head: Uint8Array): boolean {
     const trial = machine.finish();
     const firstError = trial.errors.reduce((first, error) => Math.min(first, error.offset), Number.POSITIVE_INFINITY);
     if (firstError === 0 || trial.opcodeCount < 2) return false;
-    return trial.opcodeFirstSeen.some((seen) => seen.offset < firstError && PICKLE_STRUCTURE_OPCODES.has(seen.opcode));
+    // Text that starts with `c` or `i` (`class Foo:` in a .py file) reads as GLOBAL/INST too;
+    // only an import of plain dotted names counts, as only such a name can be imported.
+    const importsPlainName = trial.imports.some(
+      (entry) => entry.offset < firstError && entry.resolved && isPlainDottedName(entry.module) && isPlainDottedName(entry.name),
+    );
+    return importsPlainName || trial.opcodeFirstSeen.some((seen) => seen.offset < firstError && PICKLE_STRUCTURE_OPCODES.has(seen.opcode));
   } catch {
     return false;
   }
