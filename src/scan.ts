@@ -2,9 +2,9 @@ import { FORMATS, detectFormat, formatsClaimedByName } from './formats/index.ts'
 import { type FormatModule, HEAD_BYTES, type Inspection, type StreamScanner } from './formats/types.ts';
 import type { Sha256Factory } from './hash/sha256.ts';
 import type { ByteSource } from './io/byte-source.ts';
-import { ParseError } from './io/parse-error.ts';
-import type { FileReport, Finding, WeightsOnlyVerdict } from './report/types.ts';
+import type { FileReport, Finding } from './report/types.ts';
 import { createFinding, verdictOf } from './rules/index.ts';
+import { combineWeightsOnly, errorToFinding, mergeInspection, setMetadata } from './formats/inspection.ts';
 
 export interface ScanProgress {
   bytesDone: number;
@@ -49,7 +49,7 @@ export async function scanSource(source: ByteSource, options: ScanOptions): Prom
   report.sha256 = pass.sha256;
   report.findings = [...report.findings, ...pass.findings];
   report.tensors = [...report.tensors, ...pass.tensors];
-  mergeMetadata(report.metadata, pass.metadata);
+  setMetadata(report.metadata, pass.metadata);
   const weightsOnly = combineWeightsOnly(inspection.weightsOnly, pass.weightsOnly);
   if (weightsOnly) report.weightsOnly = weightsOnly;
   report.verdict = verdictOf(report.findings);
@@ -133,7 +133,7 @@ async function streamOnce(source: ByteSource, scanners: StreamScanner[], options
       }),
     );
   }
-  for (const feed of feeds) mergeInto(result, await feed.finish());
+  for (const feed of feeds) mergeInspection(result, await feed.finish());
   return result;
 }
 
@@ -164,38 +164,6 @@ function createScannerFeed(scanner: StreamScanner) {
       return { tensors: [], metadata: {}, findings: [errorToFinding(failure, scanner.offset)] };
     },
   };
-}
-
-function mergeInto(target: Inspection, addition: Inspection): void {
-  target.weightsOnly = combineWeightsOnly(target.weightsOnly, addition.weightsOnly);
-  target.findings.push(...addition.findings);
-  target.tensors.push(...addition.tensors);
-  mergeMetadata(target.metadata, addition.metadata);
-}
-
-/** Accepted only when every part is accepted; the first refusal (earliest part) wins. */
-export function combineWeightsOnly(
-  first: WeightsOnlyVerdict | undefined,
-  second: WeightsOnlyVerdict | undefined,
-): WeightsOnlyVerdict | undefined {
-  if (!first || !second) return first ?? second;
-  if (!first.accepted) return first;
-  return second;
-}
-
-/** Copy keys as own data properties: a key named `__proto__` from a file must stay a key. */
-function mergeMetadata(target: Record<string, unknown>, addition: Record<string, unknown>): void {
-  for (const [key, value] of Object.entries(addition)) {
-    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
-  }
-}
-
-/** A ParseError becomes its malformed finding; anything else is an internal error, never a crash. */
-export function errorToFinding(error: unknown, fallbackOffset = 0): Finding {
-  if (error instanceof ParseError) {
-    return createFinding(error.rule, { detail: error.message, location: { offset: error.offset } });
-  }
-  return createFinding('scan.internal-error', { detail: messageOf(error), location: { offset: fallbackOffset } });
 }
 
 function isAbort(error: unknown): boolean {

@@ -24,13 +24,12 @@ import type { MetadataValue } from '../report/types.ts';
 import { createFinding, type RuleId } from '../rules/index.ts';
 import { type NpyReading, isNpy, objectArrayFinding, readNpy } from './numpy.ts';
 import { pickleFormat, startsWithProto } from './pickle.ts';
-import type { FormatModule, InspectContext, Inspection } from './types.ts';
+import { type FormatModule, type InspectContext, type Inspection, emptyInspection } from './types.ts';
+import { mergeInspection } from './inspection.ts';
 import {
   type PickleFollowUp,
   headLocalNames,
-  mergeInspection,
   namesSomething,
-  nothing,
   openMember,
   readMemberHead,
   scanMemberPickle,
@@ -134,7 +133,7 @@ async function inspectMember(source: ByteSource, entry: ZipEntry, inspection: In
   if (isPickle) {
     // A member opening with PROTO is a pickle by intent; text that merely reads as protocol 0 must import a real name.
     const strict = !startsWithProto(head);
-    await addPickleScan(source, entry, member, { offset: 0, length: member.size }, inspection, (scan) => (namesSomething(scan, strict) ? scan : nothing()), signal);
+    await addPickleScan(source, entry, member, { offset: 0, length: member.size }, inspection, (scan) => (namesSomething(scan, strict) ? scan : emptyInspection()), signal);
   }
   return { member: entry.name, key: npzKey(entry.name), content: isPickle ? 'pickle' : 'bytes', size: entry.uncompressedSize };
 }

@@ -41,20 +41,17 @@ import { createFinding } from '../rules/index.ts';
 import { quoteUntrusted } from '../rules/pickle-policy.ts';
 import { pickleFormat, startsWithProto } from './pickle.ts';
 import { scanTorchScriptSource } from './torchscript-code.ts';
-import type { FormatModule, InspectContext, Inspection } from './types.ts';
+import { type FormatModule, type InspectContext, type Inspection, emptyInspection } from './types.ts';
 import {
   type PickleFollowUp,
-  combineWeightsOnly,
   decodeUtf8,
   headLocalNames,
-  mergeInspection,
   namesSomething,
-  nothing,
   openMember,
   readMemberHead,
   scanMemberPickle,
-  setMetadata,
 } from './zip-members.ts';
+import { combineWeightsOnly, mergeInspection, setMetadata } from './inspection.ts';
 
 /** Bytes of a text record (`version`, `byteorder`, serialization id) read: they hold a few characters (CWE-400). */
 export const MAX_TEXT_RECORD_BYTES = 256;
@@ -381,7 +378,7 @@ function withoutWeightsOnly(state: ArchiveState, scan: PickleInspection): Inspec
 function hiddenPickleFollowUp(state: ArchiveState, entry: ZipEntry, kind: 'storage' | 'code' | 'member', strict: boolean): PickleFollowUp {
   return (scan) => {
     const imports = scan.pickle.imports;
-    if (!namesSomething(scan, strict)) return nothing();
+    if (!namesSomething(scan, strict)) return emptyInspection();
     const inspection = withoutWeightsOnly(state, scan);
     const where = kind === 'storage' ? 'Storage record' : kind === 'code' ? 'Source file' : 'Member';
     inspection.findings.unshift(

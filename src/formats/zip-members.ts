@@ -113,33 +113,6 @@ export function namesSomething(scan: PickleInspection, strict: boolean): boolean
   return imports.some((imported) => imported.resolved && isPlainDottedName(imported.module) && isPlainDottedName(imported.name));
 }
 
-/** An empty Inspection, for a scan that is not reported. */
-export function nothing(): Inspection {
-  return { tensors: [], metadata: {}, findings: [] };
-}
-
-/** Appends `addition` to `target`: findings, tensors, metadata (as own properties) and the weights-only answer. */
-export function mergeInspection(target: Inspection, addition: Inspection): void {
-  target.findings.push(...addition.findings);
-  target.tensors.push(...addition.tensors);
-  setMetadata(target.metadata, addition.metadata);
-  target.weightsOnly = combineWeightsOnly(target.weightsOnly, addition.weightsOnly);
-  if (addition.streamScanners?.length) target.streamScanners = [...(target.streamScanners ?? []), ...addition.streamScanners];
-}
-
-/** Copies keys as own data properties: a key such as `__proto__` built from a member name stays a key. */
-export function setMetadata(target: Record<string, MetadataValue>, addition: Record<string, MetadataValue>): void {
-  for (const [key, value] of Object.entries(addition)) {
-    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
-  }
-}
-
-/** Accepted only when every part is; the first refusal wins (the scan's rule, see scan.ts). */
-export function combineWeightsOnly(first: WeightsOnlyVerdict | undefined, second: WeightsOnlyVerdict | undefined): WeightsOnlyVerdict | undefined {
-  if (!first || !second) return first ?? second;
-  return first.accepted ? second : first;
-}
-
 /** Local headers walked in a head for detection: a torch zip names its layout in the first few (CWE-400). */
 export const MAX_HEAD_LOCAL_HEADERS = 64;
 
