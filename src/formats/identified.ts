@@ -23,8 +23,6 @@ const ascii = (text: string) => [...text].map((char) => char.charCodeAt(0));
 const IDENTIFIED: IdentifiedFormat[] = [
   { id: 'zip', label: 'Zip archive', extensions: ['.zip', '.pt', '.pth', '.bin', '.ckpt', '.npz', '.keras'], canCarryCode: true,
     matches: (head) => startsWith(head, [0x50, 0x4b, 0x03, 0x04]) || startsWith(head, [0x50, 0x4b, 0x05, 0x06]) },
-  { id: '7z', label: '7-Zip archive', extensions: ['.7z'], canCarryCode: true,
-    matches: (head) => startsWith(head, [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c]) },
   { id: 'gzip', label: 'gzip stream', extensions: ['.gz'], canCarryCode: true, matches: (head) => startsWith(head, [0x1f, 0x8b]) },
   { id: 'bzip2', label: 'bzip2 stream', extensions: ['.bz2'], canCarryCode: true,
     matches: (head) => startsWith(head, ascii('BZh')) && head.length > 3 && head[3] >= 0x31 && head[3] <= 0x39 },

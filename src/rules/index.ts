@@ -1,4 +1,5 @@
 import type { Finding, FindingLocation, Verdict } from '../report/types.ts';
+import { ARCHIVE_RULES } from './catalog/archive.ts';
 import { CONTAINER_RULES } from './catalog/container.ts';
 import { GENERAL_RULES } from './catalog/general.ts';
 import { GGUF_RULES } from './catalog/gguf.ts';
@@ -25,6 +26,7 @@ export const RULES = {
   ...CONTAINER_RULES,
   ...NUMPY_RULES,
   ...TORCH_RULES,
+  ...ARCHIVE_RULES,
 } as const satisfies Record<string, RuleDefinition>;
 
 export type RuleId = keyof typeof RULES;
