@@ -11,6 +11,8 @@ export interface ScanCommand {
   /** Exit 1 when a finding is at least this severe; null never fails. */
   failOn: Severity | null;
   output: string | null;
+  /** Expectation files (`--expect`, repeatable): hashes to compare the scanned files with. */
+  expect: string[];
 }
 
 export type CliCommand = ScanCommand | { command: 'help' } | { command: 'version' };
@@ -24,10 +26,16 @@ Options:
   --fail-on SEVERITY     exit 1 when a finding is at least this severe:
                          critical, high, medium, low, info or none (default: high)
   --output FILE          write the report to FILE instead of standard output
+  --expect FILE          compare the files' SHA-256 with FILE: a pasted hash, a
+                         SHA256SUMS listing, a Git LFS pointer, a Hugging Face
+                         file listing (JSON) or a model-signing bundle
+                         (model.sig, read but not verified); repeatable
   -h, --help             show this help
   -v, --version          show the version
 
-Exit codes: 0 nothing reached --fail-on, 1 something did, 2 usage or I/O error.
+Exit codes: 0 nothing reached --fail-on, 1 something did or a SHA-256 differs
+from an --expect file (whatever --fail-on says), 2 usage or I/O error or an
+--expect file that cannot be read.
 `;
 
 export class UsageError extends Error {}
@@ -44,6 +52,7 @@ export function parseCommandLine(argv: string[]): CliCommand {
         format: { type: 'string', default: 'text' },
         'fail-on': { type: 'string', default: 'high' },
         output: { type: 'string' },
+        expect: { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -73,5 +82,6 @@ export function parseCommandLine(argv: string[]): CliCommand {
     format,
     failOn: failOn === 'none' ? null : (failOn as Severity),
     output: values.output ?? null,
+    expect: values.expect ?? [],
   };
 }

@@ -1,8 +1,10 @@
 import { writeFile } from 'node:fs/promises';
 import { createNodeSha256 } from '../hash/node-sha256.ts';
 import { createNodeFileSource } from '../io/node-source.ts';
+import { compareProvenance, formatProvenanceText, provenanceFails } from '../provenance/index.ts';
+import { loadExpectationFiles } from '../provenance/node-expectation-files.ts';
 import { TOOL, createReport } from '../report/report.ts';
-import { formatReportText } from '../report/text.ts';
+import { formatReportText, printable } from '../report/text.ts';
 import { SEVERITIES, type FileReport, type Report, type Severity } from '../report/types.ts';
 import { scanSource } from '../scan.ts';
 import { type ScanCommand, USAGE, UsageError, parseCommandLine } from './args.ts';
@@ -40,6 +42,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 }
 
 async function runScan(command: ScanCommand, io: CliIo): Promise<number> {
+  const expectations = await loadExpectationFiles(command.expect);
+  for (const error of expectations.errors) io.stderr(`preflight: --expect ${printable(error)}\n`);
+  if (expectations.errors.length > 0) return EXIT_USAGE_OR_IO;
+
   let walked;
   try {
     walked = await walkPaths(command.paths);
@@ -62,8 +68,12 @@ async function runScan(command: ScanCommand, io: CliIo): Promise<number> {
   }
   if (io.stderrIsTty) io.stderr('\r\u001b[K');
 
-  const report = createReport(files);
-  const rendered = command.format === 'json' ? JSON.stringify(report, null, 2) + '\n' : formatReportText(report);
+  const report: Report = createReport(files);
+  if (command.expect.length > 0) report.provenance = compareProvenance(files, expectations.sets);
+  const rendered =
+    command.format === 'json'
+      ? JSON.stringify(report, null, 2) + '\n'
+      : formatReportText(report) + (report.provenance ? `\n${formatProvenanceText(report.provenance)}` : '');
   if (command.output) {
     try {
       await writeFile(command.output, rendered);
@@ -75,6 +85,7 @@ async function runScan(command: ScanCommand, io: CliIo): Promise<number> {
     io.stdout(rendered);
   }
   if (ioFailed) return EXIT_USAGE_OR_IO;
+  if (report.provenance && provenanceFails(report.provenance)) return EXIT_FINDINGS;
   return reachesThreshold(report, command.failOn) ? EXIT_FINDINGS : EXIT_OK;
 }
 

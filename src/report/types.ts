@@ -5,6 +5,8 @@
  * REPORT_SCHEMA_VERSION when a field changes meaning.
  */
 
+import type { ProvenanceReport } from '../provenance/types.ts';
+
 export const REPORT_SCHEMA_VERSION = 1;
 
 export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
@@ -94,4 +96,6 @@ export interface Report {
   /** ISO 8601 time the report was made. */
   createdAt: string;
   files: FileReport[];
+  /** Expected hashes (`--expect`, dropped SHA256SUMS, model.sig …) compared with the scanned files; present when any were given. */
+  provenance?: ProvenanceReport;
 }
