@@ -9,6 +9,8 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           exclude: ['test/browser/**', 'node_modules/**'],
           environment: 'node',
+          // Fuzz and schema tests do a fixed amount of work; on a loaded 2-core machine that can take tens of seconds.
+          testTimeout: 60_000,
         },
       },
       {
