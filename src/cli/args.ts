@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util';
+import { REPORT_FORMATS, type ReportFormat } from '../report/render.ts';
 import { SEVERITIES, type Severity } from '../report/types.ts';
 
-export const OUTPUT_FORMATS = ['text', 'json'] as const;
-export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+export const OUTPUT_FORMATS = REPORT_FORMATS;
+export type OutputFormat = ReportFormat;
 
 export interface ScanCommand {
   command: 'scan';
@@ -22,7 +23,9 @@ export const USAGE = `Usage: preflight scan PATH... [options]
 Inspect model files (and folders, recursively) without loading them.
 
 Options:
-  --format text|json     output format (default: text)
+  --format FORMAT        text (default), json (the Report), sarif (code scanning),
+                         cyclonedx (ML-BOM), markdown (for a pull request) or
+                         html (a self-contained page)
   --fail-on SEVERITY     exit 1 when a finding is at least this severe:
                          critical, high, medium, low, info or none (default: high)
   --output FILE          write the report to FILE instead of standard output

@@ -1,10 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import { createNodeSha256 } from '../hash/node-sha256.ts';
 import { createNodeFileSource } from '../io/node-source.ts';
-import { compareProvenance, formatProvenanceText, provenanceFails } from '../provenance/index.ts';
+import { compareProvenance, provenanceFails } from '../provenance/index.ts';
 import { loadExpectationFiles } from '../provenance/node-expectation-files.ts';
 import { TOOL, createReport } from '../report/report.ts';
-import { formatReportText, printable } from '../report/text.ts';
+import { renderReport } from '../report/render.ts';
+import { printable } from '../report/text.ts';
 import { SEVERITIES, type FileReport, type Report, type Severity } from '../report/types.ts';
 import { scanSource } from '../scan.ts';
 import { type ScanCommand, USAGE, UsageError, parseCommandLine } from './args.ts';
@@ -70,10 +71,7 @@ async function runScan(command: ScanCommand, io: CliIo): Promise<number> {
 
   const report: Report = createReport(files);
   if (command.expect.length > 0) report.provenance = compareProvenance(files, expectations.sets);
-  const rendered =
-    command.format === 'json'
-      ? JSON.stringify(report, null, 2) + '\n'
-      : formatReportText(report) + (report.provenance ? `\n${formatProvenanceText(report.provenance)}` : '');
+  const rendered = renderReport(report, command.format);
   if (command.output) {
     try {
       await writeFile(command.output, rendered);

@@ -82,6 +82,18 @@ describe('preflight CLI', () => {
     expect((await cli('scan', join(folder, 'model'), '--fail-on', 'info')).code).toBe(EXIT_FINDINGS);
   });
 
+  it.each([
+    ['sarif', (text: string) => expect(JSON.parse(text)).toMatchObject({ version: '2.1.0', runs: [{ tool: { driver: { name: 'preflight' } } }] })],
+    ['cyclonedx', (text: string) => expect(JSON.parse(text)).toMatchObject({ bomFormat: 'CycloneDX', specVersion: '1.6' })],
+    ['markdown', (text: string) => expect(text).toMatch(/^#/)],
+    ['html', (text: string) => expect(text).toMatch(/^<!doctype html>/i)],
+  ])('writes --format %s', async (format, check) => {
+    const result = await cli('scan', join(folder, 'model'), '--format', format);
+    expect(result.code).toBe(EXIT_OK);
+    check(result.stdout);
+    expect(result.stdout).toContain('README.md');
+  });
+
   it('writes the report to --output', async () => {
     const output = join(folder, 'report.json');
     const result = await cli('scan', join(folder, 'model'), '--format', 'json', '--output', output);
