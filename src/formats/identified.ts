@@ -29,8 +29,6 @@ const IDENTIFIED: IdentifiedFormat[] = [
   { id: 'xz', label: 'xz stream', extensions: ['.xz'], canCarryCode: true,
     matches: (head) => startsWith(head, [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]) },
   { id: 'tar', label: 'tar archive', extensions: ['.tar'], canCarryCode: true, matches: (head) => startsWith(head, ascii('ustar'), 257) },
-  { id: 'hdf5', label: 'HDF5 (Keras .h5)', extensions: ['.h5', '.hdf5'], canCarryCode: true,
-    matches: (head) => startsWith(head, [0x89, ...ascii('HDF'), 0x0d, 0x0a, 0x1a, 0x0a]) },
   { id: 'tflite', label: 'TensorFlow Lite', extensions: ['.tflite'], canCarryCode: false,
     matches: (head) => startsWith(head, ascii('TFL3'), 4) },
 ];

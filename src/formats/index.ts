@@ -1,5 +1,7 @@
 import { ggufFormat } from './gguf.ts';
+import { hdf5Format } from './hdf5.ts';
 import { IDENTIFIED_FORMATS } from './identified.ts';
+import { kerasFormat } from './keras.ts';
 import { npyFormat } from './numpy.ts';
 import { npzFormat } from './npz.ts';
 import { pickleFormat } from './pickle.ts';
@@ -12,7 +14,7 @@ import type { FormatModule } from './types.ts';
 export type { FormatModule, Inspection, InspectContext, StreamScanner } from './types.ts';
 
 /** Every format, in detection order: specific magic first, identification-only last. */
-export const FORMATS: readonly FormatModule[] = [ggufFormat, safetensorsFormat, sevenZipFormat, npyFormat, pytorchZipFormat, npzFormat, torchLegacyFormat, pickleFormat, ...IDENTIFIED_FORMATS];
+export const FORMATS: readonly FormatModule[] = [ggufFormat, safetensorsFormat, sevenZipFormat, npyFormat, kerasFormat, pytorchZipFormat, npzFormat, hdf5Format, torchLegacyFormat, pickleFormat, ...IDENTIFIED_FORMATS];
 
 /** The module whose magic matches `head`; never decided by the name alone. */
 export function detectFormat(head: Uint8Array, name: string, formats: readonly FormatModule[] = FORMATS): FormatModule | null {

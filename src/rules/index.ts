@@ -3,6 +3,7 @@ import { ARCHIVE_RULES } from './catalog/archive.ts';
 import { CONTAINER_RULES } from './catalog/container.ts';
 import { GENERAL_RULES } from './catalog/general.ts';
 import { GGUF_RULES } from './catalog/gguf.ts';
+import { KERAS_RULES } from './catalog/keras.ts';
 import { NUMPY_RULES } from './catalog/numpy.ts';
 import { PICKLE_RULES } from './catalog/pickle.ts';
 import { PICKLE_STREAM_RULES } from './catalog/pickle-stream.ts';
@@ -27,6 +28,7 @@ export const RULES = {
   ...NUMPY_RULES,
   ...TORCH_RULES,
   ...ARCHIVE_RULES,
+  ...KERAS_RULES,
 } as const satisfies Record<string, RuleDefinition>;
 
 export type RuleId = keyof typeof RULES;
