@@ -21,7 +21,7 @@
  */
 import { createPickleScanner } from '../pickle/pickle-scanner.ts';
 import { createPickleMachine } from '../pickle/machine.ts';
-import { isPlainDottedName } from '../rules/pickle-policy.ts';
+import { classifyGlobal, isPlainDottedName } from '../rules/pickle-policy.ts';
 import * as op from '../../wasm/assembly/shared.ts';
 import type { FormatModule, InspectContext, Inspection } from './types.ts';
 import type { ByteSource } from '../io/byte-source.ts';
@@ -82,12 +82,19 @@ export function looksLikeTextPickle(head: Uint8Array): boolean {
     const trial = machine.finish();
     const firstError = trial.errors.reduce((first, error) => Math.min(first, error.offset), Number.POSITIVE_INFINITY);
     if (firstError === 0 || trial.opcodeCount < 2) return false;
-    // Text that starts with `c` or `i` (`class Foo:` in a .py file) reads as GLOBAL/INST too;
-    // only an import of plain dotted names counts, as only such a name can be imported.
-    const importsPlainName = trial.imports.some(
-      (entry) => entry.offset < firstError && entry.resolved && isPlainDottedName(entry.module) && isPlainDottedName(entry.name),
+    // Text that starts with `c` or `i` reads as GLOBAL/INST too (`class Foo:` in a .py file, `cat\ndog\n` in a
+    // vocabulary). An import alone is not proof: a pickle calls what it imports (REDUCE, OBJ, INST …) or
+    // memoises it, so require that — unless the import is dangerous on its own, which is never text by chance.
+    const callsSomething = trial.calls.some((entry) => entry.offset < firstError);
+    const importsDanger = trial.imports.some(
+      (entry) =>
+        entry.offset < firstError &&
+        entry.resolved &&
+        isPlainDottedName(entry.module) &&
+        isPlainDottedName(entry.name) &&
+        classifyGlobal(entry.module, entry.name).verdict === 'dangerous',
     );
-    return importsPlainName || trial.opcodeFirstSeen.some((seen) => seen.offset < firstError && PICKLE_STRUCTURE_OPCODES.has(seen.opcode));
+    return callsSomething || importsDanger || trial.opcodeFirstSeen.some((seen) => seen.offset < firstError && PICKLE_STRUCTURE_OPCODES.has(seen.opcode));
   } catch {
     return false;
   }

@@ -28,6 +28,7 @@ describe('pickleFormat.detect', () => {
     ['an int at protocol 0', 'I1\n.'],
     ['a list at protocol 0', '(lp0\n.'],
     ['a protocol 0 payload', "cos\nsystem\n(S'id'\ntR."],
+    ['a dangerous import cut short', 'cos\nsystem\n\xff'],
   ])('detects %s', (_name, text) => {
     expect(pickleFormat.detect(encoder.encode(text), 'x')).toBe(true);
   });
@@ -56,6 +57,7 @@ describe('pickleFormat.detect', () => {
     ['Python source opening with a class', 'class TinyNet(nn.Module):\n    def forward(self, x):\n        return x\n'],
     ['a copyright line', '(c) 2024 Example Corp\nAll rights reserved.\n'],
     ['text opening with i', 'if __name__ == "__main__":\n    main()\n'],
+    ['a vocabulary that opens with a c word', 'cat\ndog\nbird\nfish\n'],
     ['CSV', 'a,b,c\n1,2,3\n'],
     ['a lone STOP', '.'],
     ['GGUF magic', 'GGUF\x03\x00\x00\x00'],
