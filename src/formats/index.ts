@@ -4,17 +4,19 @@ import { IDENTIFIED_FORMATS } from './identified.ts';
 import { kerasFormat } from './keras.ts';
 import { npyFormat } from './numpy.ts';
 import { npzFormat } from './npz.ts';
+import { onnxFormat } from './onnx.ts';
 import { pickleFormat } from './pickle.ts';
 import { pytorchZipFormat } from './pytorch-zip.ts';
 import { safetensorsFormat } from './safetensors.ts';
 import { sevenZipFormat } from './sevenzip.ts';
+import { kerasMetadataFormat, savedModelFormat } from './tf-savedmodel.ts';
 import { torchLegacyFormat } from './torch-legacy.ts';
 import type { FormatModule } from './types.ts';
 
 export type { FormatModule, Inspection, InspectContext, StreamScanner } from './types.ts';
 
 /** Every format, in detection order: specific magic first, identification-only last. */
-export const FORMATS: readonly FormatModule[] = [ggufFormat, safetensorsFormat, sevenZipFormat, npyFormat, kerasFormat, pytorchZipFormat, npzFormat, hdf5Format, torchLegacyFormat, pickleFormat, ...IDENTIFIED_FORMATS];
+export const FORMATS: readonly FormatModule[] = [ggufFormat, safetensorsFormat, sevenZipFormat, npyFormat, kerasFormat, pytorchZipFormat, npzFormat, hdf5Format, torchLegacyFormat, pickleFormat, onnxFormat, savedModelFormat, kerasMetadataFormat, ...IDENTIFIED_FORMATS];
 
 /** The module whose magic matches `head`; never decided by the name alone. */
 export function detectFormat(head: Uint8Array, name: string, formats: readonly FormatModule[] = FORMATS): FormatModule | null {

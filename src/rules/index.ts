@@ -5,11 +5,13 @@ import { GENERAL_RULES } from './catalog/general.ts';
 import { GGUF_RULES } from './catalog/gguf.ts';
 import { KERAS_RULES } from './catalog/keras.ts';
 import { NUMPY_RULES } from './catalog/numpy.ts';
+import { ONNX_RULES } from './catalog/onnx.ts';
 import { PICKLE_RULES } from './catalog/pickle.ts';
 import { PICKLE_STREAM_RULES } from './catalog/pickle-stream.ts';
 import { SAFETENSORS_RULES } from './catalog/safetensors.ts';
 import { TAR_RULES } from './catalog/tar.ts';
 import { TEMPLATE_RULES } from './catalog/template.ts';
+import { TENSORFLOW_RULES } from './catalog/tensorflow.ts';
 import { TORCH_RULES } from './catalog/torch.ts';
 import type { RuleDefinition, RuleEffect } from './rule.ts';
 
@@ -29,6 +31,8 @@ export const RULES = {
   ...TORCH_RULES,
   ...ARCHIVE_RULES,
   ...KERAS_RULES,
+  ...ONNX_RULES,
+  ...TENSORFLOW_RULES,
 } as const satisfies Record<string, RuleDefinition>;
 
 export type RuleId = keyof typeof RULES;
