@@ -10,6 +10,7 @@ import type { ScanProgress } from '../src/scan.ts';
 import type { FileReport } from '../src/report/types.ts';
 import type { ScanWorkerApi } from '../src/worker.ts';
 import scanWorkerUrl from '../src/worker.ts?worker&url';
+import { SINGLE_FILE_MODE } from './pwa/hosting.ts';
 
 export type { ScanProgress } from '../src/scan.ts';
 
@@ -85,9 +86,15 @@ function scanWorkerScriptUrl(): string {
   return trustedScanWorkerUrl as string;
 }
 
-/** A module worker running src/worker.ts (bundled by Vite through the `?worker&url` import). */
+/**
+ * A worker running src/worker.ts, bundled by Vite through the `?worker&url`
+ * import: a module script beside the page, or, in the single-file build, a
+ * Blob URL of one classic script (scripts/vite-plugins/single-file.ts), since
+ * a module worker from a Blob URL cannot start on a file:// page.
+ */
 export function createScanWorker(): Worker {
-  return new Worker(scanWorkerScriptUrl(), { type: 'module', name: 'preflight-scan' });
+  const type: WorkerType = import.meta.env.MODE === SINGLE_FILE_MODE ? 'classic' : 'module';
+  return new Worker(scanWorkerScriptUrl(), { type, name: 'preflight-scan' });
 }
 
 export function defaultPoolSize(): number {

@@ -338,7 +338,8 @@ describe('scanning in Chromium', () => {
     for (const key of ['Enter', 'Space']) {
       const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press(key)]);
       expect(chooser.isMultiple()).toBe(true);
-      if (key === 'Space') await chooser.setFiles([inputFile('picked.safetensors', SMALL_MODEL)]);
+      // Answer every chooser: one left open can keep the next from opening.
+      await chooser.setFiles(key === 'Space' ? [inputFile('picked.safetensors', SMALL_MODEL)] : []);
     }
     await waitUntilDone('picked.safetensors');
 
