@@ -53,11 +53,6 @@ function looksLikeCoreMlModel(head: Uint8Array): boolean {
 const IDENTIFIED: IdentifiedFormat[] = [
   { id: 'zip', label: 'Zip archive', extensions: ['.zip', '.pt', '.pth', '.bin', '.ckpt', '.npz', '.keras'], canCarryCode: true,
     matches: (head) => startsWith(head, [0x50, 0x4b, 0x03, 0x04]) || startsWith(head, [0x50, 0x4b, 0x05, 0x06]) },
-  { id: 'gzip', label: 'gzip stream', extensions: ['.gz'], canCarryCode: true, matches: (head) => startsWith(head, [0x1f, 0x8b]) },
-  { id: 'bzip2', label: 'bzip2 stream', extensions: ['.bz2'], canCarryCode: true,
-    matches: (head) => startsWith(head, ascii('BZh')) && head.length > 3 && head[3] >= 0x31 && head[3] <= 0x39 },
-  { id: 'xz', label: 'xz stream', extensions: ['.xz'], canCarryCode: true,
-    matches: (head) => startsWith(head, [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]) },
   { id: 'tar', label: 'tar archive', extensions: ['.tar'], canCarryCode: true, matches: (head) => startsWith(head, ascii('ustar'), 257) },
   { id: 'tflite', label: 'TensorFlow Lite', extensions: ['.tflite'], canCarryCode: false,
     matches: (head) => startsWith(head, ascii('TFL3'), 4) },

@@ -5,6 +5,7 @@
  * REPORT_SCHEMA_VERSION when a field changes meaning.
  */
 
+import type { ModelSummary } from '../folder/types.ts';
 import type { ProvenanceReport } from '../provenance/types.ts';
 
 export const REPORT_SCHEMA_VERSION = 1;
@@ -98,4 +99,6 @@ export interface Report {
   files: FileReport[];
   /** Expected hashes (`--expect`, dropped SHA256SUMS, model.sig …) compared with the scanned files; present when any were given. */
   provenance?: ProvenanceReport;
+  /** The files grouped by model (Hugging Face folders, lone files) with the findings that only show across files. */
+  models?: ModelSummary[];
 }

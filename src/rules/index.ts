@@ -1,8 +1,10 @@
 import type { Finding, FindingLocation, Verdict } from '../report/types.ts';
 import { ARCHIVE_RULES } from './catalog/archive.ts';
 import { CONTAINER_RULES } from './catalog/container.ts';
+import { FOLDER_RULES } from './catalog/folder.ts';
 import { GENERAL_RULES } from './catalog/general.ts';
 import { GGUF_RULES } from './catalog/gguf.ts';
+import { JOBLIB_RULES } from './catalog/joblib.ts';
 import { KERAS_RULES } from './catalog/keras.ts';
 import { NUMPY_RULES } from './catalog/numpy.ts';
 import { ONNX_RULES } from './catalog/onnx.ts';
@@ -30,6 +32,8 @@ export const RULES = {
   ...NUMPY_RULES,
   ...TORCH_RULES,
   ...ARCHIVE_RULES,
+  ...JOBLIB_RULES,
+  ...FOLDER_RULES,
   ...KERAS_RULES,
   ...ONNX_RULES,
   ...TENSORFLOW_RULES,
