@@ -31,3 +31,39 @@ describe('chunk invariance', () => {
     if (bytes.length <= 200_000) expect(scan(bytes, {}, [1])).toEqual(whole);
   });
 });
+
+describe('every split into two pushes', () => {
+  // The second push overwrites the input window the first one left: whatever the first push kept
+  // (short strings on the stack, in the memo, in tuples and dicts) must already be the machine's own copy.
+  const strings: [string, Uint8Array][] = [
+    [
+      'strings through the stack, memo, tuples and dicts',
+      b.pickle(
+        b.proto(4),
+        b.framed(b.shortBinUnicode('os'), b.memoize(), b.shortBinUnicode('system'), b.memoize(), b.stackGlobal(), b.binget(0), b.tuple1(), b.reduce()),
+        b.emptyDict(),
+        b.mark(),
+        b.shortBinUnicode('key'),
+        b.binget(1),
+        b.shortBinstring('weight'),
+        b.global('torch._utils', '_rebuild_tensor_v2'),
+        b.emptyTuple(),
+        b.reduce(),
+        b.setitems(),
+        b.binunicode('x'.repeat(1030)),
+        b.shortBinUnicode(''),
+        b.tuple2(),
+        b.build(),
+        b.stop(),
+      ),
+    ],
+    ['protocol 0 lines and strings', b.pickle(b.mark(), b.string('id'), b.unicode('arg'), b.inst('os', 'system'), b.shortBinUnicode('tail'), b.pop(), b.stop())],
+  ];
+
+  it.each(strings)('%s', (_, bytes) => {
+    const whole = scan(bytes);
+    for (let split = 1; split < bytes.length; split++) {
+      expect(scan(bytes, {}, [split, bytes.length])).toEqual(whole);
+    }
+  });
+});

@@ -593,6 +593,54 @@ describe('limits become statuses, never crashes', () => {
   });
 });
 
+describe('strings outlive the input window they arrived in', () => {
+  // Each push is copied to the same input window in Wasm, so the second push overwrites the bytes of the
+  // strings read from the first. The filler makes sure every byte of them is overwritten with other text.
+  const filler = b.pickle(...Array.from({ length: 8 }, () => b.pickle(b.shortBinUnicode('ZZZZZZZZZZZZ'), b.pop())));
+  const cases: { name: string; first: Uint8Array; second: Uint8Array; check: (result: ReturnType<typeof scan>) => void }[] = [
+    {
+      name: 'on the stack, then STACK_GLOBAL',
+      first: b.pickle(b.proto(4), b.shortBinUnicode('os'), b.shortBinUnicode('system')),
+      second: b.pickle(filler, b.stackGlobal(), b.stop()),
+      check: (result) => expect(importNames(result)).toEqual(['os.system']),
+    },
+    {
+      name: 'in the memo, then fetched for STACK_GLOBAL',
+      first: b.pickle(b.proto(4), b.shortBinUnicode('os'), b.memoize(), b.pop(), b.binunicode('system'), b.binput(5), b.pop()),
+      second: b.pickle(filler, b.binget(0), b.binget(5), b.stackGlobal(), b.stop()),
+      check: (result) => expect(importNames(result)).toEqual(['os.system']),
+    },
+    {
+      name: 'in a tuple, then the call arguments',
+      first: b.pickle(b.proto(2), b.global('os', 'system'), b.shortBinUnicode('rm -rf /'), b.tuple1()),
+      second: b.pickle(filler, b.reduce(), b.stop()),
+      check: (result) => expect(onlyCall(result.calls, 'REDUCE').args?.map(stringValue)).toEqual(['rm -rf /']),
+    },
+    {
+      name: 'duplicated, then a dict key',
+      first: b.pickle(b.proto(2), b.emptyDict(), b.shortBinstring('layer.weight'), b.dup(), b.pop()),
+      second: b.pickle(filler, b.global('torch._utils', '_rebuild_tensor_v2'), b.emptyTuple(), b.reduce(), b.setitem(), b.stop()),
+      check: (result) => expect(result.dictEntries).toMatchObject([{ key: 'layer.weight', value: { kind: 'call' } }]),
+    },
+    {
+      name: 'the result of STOP',
+      first: b.pickle(b.proto(4), b.shortBinUnicode('result')),
+      second: b.pickle(filler, b.stop()),
+      check: (result) => expect(stringValue(result.pickles[0].result ?? undefined)).toBe('result'),
+    },
+  ];
+
+  it.each(cases)('$name', ({ first, second, check }) => {
+    const machine = createPickleMachine();
+    machine.push(first);
+    machine.push(second);
+    const result = machine.finish();
+    expect(result.errors).toEqual([]);
+    check(result);
+    expect(result).toEqual(scan(b.pickle(first, second)));
+  });
+});
+
 describe('streaming contract', () => {
   it('push after finish fails fast', () => {
     const machine = createPickleMachine();

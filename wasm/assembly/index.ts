@@ -244,6 +244,7 @@ import {
   EVENT_MEMORY,
   EVENT_STACK,
   fence,
+  heapCharge,
   itemA,
   itemAt,
   itemFlags,
@@ -253,6 +254,7 @@ import {
   keepDictPairs,
   keepString,
   keepTuple,
+  keptString,
   limitEvents,
   markOnTop,
   memoCount,
@@ -263,8 +265,11 @@ import {
   push,
   pushCopy,
   pushMark,
+  pushWindowString,
   reserveString,
   resetPickleValues,
+  settle,
+  settleWindowStrings,
   stackLength,
   stringBytes,
   stringEncoding,
@@ -567,6 +572,14 @@ export function limitValue(which: i32): f64 {
 // The read loop.
 
 function run(): i32 {
+  const status = runWindow();
+  // TypeScript may overwrite the window once this returns: nothing may point into it any more.
+  settleWindowStrings();
+  afterOpcode();
+  return status;
+}
+
+function runWindow(): i32 {
   while (windowPosition < windowLength) {
     if (pausePending) break;
     if (state == ST_HALTED) {
@@ -635,6 +648,7 @@ function readOpcodes(): void {
       executeBare(byte, offset);
       afterOpcode();
       if (state != ST_OPCODE || pausePending) return;
+      position = windowPosition;
       continue;
     }
     if (frameActive) frameRead(offset + 1, <i64>need);
@@ -645,6 +659,8 @@ function readOpcodes(): void {
       executeWithArgument(byte, at, offset);
       afterOpcode();
       if (state != ST_OPCODE) return;
+      // A payload that was whole in the window has been consumed too.
+      position = windowPosition;
       continue;
     }
     argumentNeed = need;
@@ -666,7 +682,7 @@ function readArgument(): void {
   windowPosition += take;
   if (argumentHave == argumentNeed) {
     state = ST_OPCODE;
-    executeWithArgument(opcode, argScratch, opcodeOffset);
+    executeWithScratchArgument(opcode, opcodeOffset);
     afterOpcode();
   }
 }
@@ -769,6 +785,19 @@ function beginPayload(start: i64, length: i64, keep: i32, encoding: i32, keepAsS
   if (length == 0) {
     state = ST_OPCODE;
     completePayload();
+  } else if (start == windowOffset + <i64>windowPosition && length <= <i64>(windowLength - windowPosition)) {
+    // Fast path: the whole payload is already in the window (short bytes, LONG1, the rest of a frame
+    // after STOP), so it is kept and completed here instead of one more trip through ST_PAYLOAD. The
+    // pending limit events are turned into records first, in the order the slow path emits them.
+    if (keepLeft > 0) {
+      memory.copy(keepTarget, inputBase + <usize>windowPosition, <usize>keepLeft);
+      keepLeft = 0;
+    }
+    windowPosition += <i32>length;
+    payloadLeft = 0;
+    state = ST_OPCODE;
+    afterOpcode();
+    completePayload();
   }
 }
 
@@ -855,132 +884,12 @@ function setShape(op: i32, shape: i32): void {
 /** Opcodes without argument bytes. */
 function executeBare(op: i32, offset: i64): void {
   switch (op) {
+    // Frequent opcodes first: AssemblyScript compiles a sparse switch to a chain of comparisons.
     case OP_MARK:
       pushMark();
       break;
-    case OP_STOP:
-      stop(offset);
-      break;
-    case OP_POP:
-      if (markOnTop()) popMark();
-      else if (available() > 0) drop(1);
-      else underflow(offset, 1);
-      break;
-    case OP_POP_MARK: {
-      const mark = popMark();
-      if (mark < 0) markMissing(offset);
-      else truncateStack(mark);
-      break;
-    }
-    case OP_DUP:
-      if (need(offset, 1)) pushCopy(operand(0));
-      else pushUnknownUnderflow();
-      break;
-    case OP_NONE:
-      push(VK_NONE, 0, 0, 0, 0);
-      break;
-    case OP_NEWTRUE:
-      push(VK_BOOL, 0, 0, 1, 0);
-      break;
-    case OP_NEWFALSE:
-      push(VK_BOOL, 0, 0, 0, 0);
-      break;
-    case OP_BINPERSID:
-      need(offset, 1);
-      persistent(op, offset, operand(0));
-      drop(1);
-      pushPersistent();
-      break;
-    case OP_REDUCE:
-    case OP_NEWOBJ: {
-      need(offset, 2);
-      const callee = operand(1);
-      beginCall(op, offset, callee, 2);
-      emitValue(operand(0), 0, op);
-      rememberResult(callee);
-      drop(2);
-      pushResult();
-      break;
-    }
-    case OP_NEWOBJ_EX: {
-      need(offset, 3);
-      const callee = operand(2);
-      beginCall(op, offset, callee, 3);
-      emitValue(operand(1), 0, op);
-      emitValue(operand(0), 0, op);
-      rememberResult(callee);
-      drop(3);
-      pushResult();
-      break;
-    }
-    case OP_BUILD: {
-      // BUILD calls obj.__setstate__(state) or updates obj.__dict__; obj stays on the stack.
-      need(offset, 2);
-      const target = operand(1);
-      beginCall(op, offset, target, 2);
-      emitValue(operand(0), 0, op);
-      if (pauseEntries > 0 && itemKind(target) == VK_CALL && isPauseName(<usize>itemA(target), <usize>itemY(target))) pausePending = true;
-      drop(1);
-      break;
-    }
-    case OP_OBJ:
-      objectFromMark(op, offset);
-      break;
-    case OP_TUPLE: {
-      const mark = popMark();
-      if (mark < 0) {
-        markMissing(offset);
-        pushTuple(stackLength, stackLength);
-      } else {
-        pushTuple(mark, stackLength);
-      }
-      break;
-    }
-    case OP_EMPTY_TUPLE:
-      push(VK_TUPLE, 0, 0, 0, 0);
-      break;
-    case OP_TUPLE1:
-    case OP_TUPLE2:
-    case OP_TUPLE3: {
-      const count = op - OP_TUPLE1 + 1;
-      need(offset, count);
-      const floor = fence();
-      const from = stackLength - count < floor ? floor : stackLength - count;
-      pushTuple(from, stackLength);
-      break;
-    }
-    case OP_DICT: {
-      const mark = popMark();
-      if (mark < 0) markMissing(offset);
-      const from = mark < 0 ? stackLength : mark;
-      const pairs = (stackLength - from) >> 1;
-      const object = pairs > 0 ? keepDictPairs(0, from, pairs < MAX_KEPT_DICT_PAIRS ? pairs : MAX_KEPT_DICT_PAIRS) : 0;
-      const flags = pairs > 0 && object == 0 ? VF_NOT_KEPT : pairs > MAX_KEPT_DICT_PAIRS ? VF_TRUNCATED : 0;
-      truncateStack(from);
-      push(VK_DICT, flags, <u32>object, containerOrdinal, <f64>pairs);
-      containerOrdinal += 1;
-      break;
-    }
-    case OP_LIST:
-    case OP_FROZENSET: {
-      const mark = popMark();
-      if (mark < 0) markMissing(offset);
-      else truncateStack(mark);
-      pushContainer(op == OP_LIST ? VK_LIST : VK_FROZENSET);
-      break;
-    }
-    case OP_EMPTY_LIST:
-      pushContainer(VK_LIST);
-      break;
-    case OP_EMPTY_DICT:
-      pushContainer(VK_DICT);
-      break;
-    case OP_EMPTY_SET:
-      pushContainer(VK_SET);
-      break;
-    case OP_APPEND:
-      if (need(offset, 2)) stateChange(op, offset, operand(1), stackLength - 1);
-      drop(1);
+    case OP_MEMOIZE:
+      if (need(offset, 1)) memoPut(<u64>memoCount, operand(0));
       break;
     case OP_APPENDS:
     case OP_ADDITEMS:
@@ -1006,6 +915,20 @@ function executeBare(op: i32, offset: i64): void {
       truncateStack(mark);
       break;
     }
+    case OP_TUPLE1:
+    case OP_TUPLE2:
+    case OP_TUPLE3: {
+      const count = op - OP_TUPLE1 + 1;
+      need(offset, count);
+      const floor = fence();
+      const from = stackLength - count < floor ? floor : stackLength - count;
+      pushTuple(from, stackLength);
+      break;
+    }
+    case OP_APPEND:
+      if (need(offset, 2)) stateChange(op, offset, operand(1), stackLength - 1);
+      drop(1);
+      break;
     case OP_SETITEM:
       if (need(offset, 3)) {
         stateChange(op, offset, operand(2), stackLength - 2);
@@ -1015,11 +938,118 @@ function executeBare(op: i32, offset: i64): void {
       }
       drop(2);
       break;
+    case OP_EMPTY_TUPLE:
+      push(VK_TUPLE, 0, 0, 0, 0);
+      break;
+    case OP_EMPTY_LIST:
+      pushContainer(VK_LIST);
+      break;
+    case OP_EMPTY_DICT:
+      pushContainer(VK_DICT);
+      break;
+    case OP_NONE:
+      push(VK_NONE, 0, 0, 0, 0);
+      break;
+    case OP_NEWTRUE:
+      push(VK_BOOL, 0, 0, 1, 0);
+      break;
+    case OP_NEWFALSE:
+      push(VK_BOOL, 0, 0, 0, 0);
+      break;
+    case OP_REDUCE:
+    case OP_NEWOBJ: {
+      need(offset, 2);
+      const callee = operand(1);
+      beginCall(op, offset, callee, 2);
+      emitValue(operand(0), 0, op);
+      rememberResult(callee);
+      drop(2);
+      pushResult();
+      break;
+    }
+    case OP_BUILD: {
+      // BUILD calls obj.__setstate__(state) or updates obj.__dict__; obj stays on the stack.
+      need(offset, 2);
+      const target = operand(1);
+      beginCall(op, offset, target, 2);
+      emitValue(operand(0), 0, op);
+      if (pauseEntries > 0 && itemKind(target) == VK_CALL && isPauseName(<usize>itemA(target), <usize>itemY(target))) pausePending = true;
+      drop(1);
+      break;
+    }
+    case OP_TUPLE: {
+      const mark = popMark();
+      if (mark < 0) {
+        markMissing(offset);
+        pushTuple(stackLength, stackLength);
+      } else {
+        pushTuple(mark, stackLength);
+      }
+      break;
+    }
+    case OP_BINPERSID:
+      need(offset, 1);
+      persistent(op, offset, operand(0));
+      drop(1);
+      pushPersistent();
+      break;
     case OP_STACK_GLOBAL:
       stackGlobal(offset);
       break;
-    case OP_MEMOIZE:
-      if (need(offset, 1)) memoPut(<u64>memoCount, operand(0));
+    case OP_STOP:
+      stop(offset);
+      break;
+    case OP_POP:
+      if (markOnTop()) popMark();
+      else if (available() > 0) drop(1);
+      else underflow(offset, 1);
+      break;
+    case OP_POP_MARK: {
+      const mark = popMark();
+      if (mark < 0) markMissing(offset);
+      else truncateStack(mark);
+      break;
+    }
+    case OP_DUP:
+      if (need(offset, 1)) pushCopy(operand(0));
+      else pushUnknownUnderflow();
+      break;
+    case OP_NEWOBJ_EX: {
+      need(offset, 3);
+      const callee = operand(2);
+      beginCall(op, offset, callee, 3);
+      emitValue(operand(1), 0, op);
+      emitValue(operand(0), 0, op);
+      rememberResult(callee);
+      drop(3);
+      pushResult();
+      break;
+    }
+    case OP_OBJ:
+      objectFromMark(op, offset);
+      break;
+    case OP_DICT: {
+      const mark = popMark();
+      if (mark < 0) markMissing(offset);
+      const from = mark < 0 ? stackLength : mark;
+      const pairs = (stackLength - from) >> 1;
+      const object = pairs > 0 ? keepDictPairs(0, from, pairs < MAX_KEPT_DICT_PAIRS ? pairs : MAX_KEPT_DICT_PAIRS) : 0;
+      const flags = pairs > 0 && object == 0 ? VF_NOT_KEPT : pairs > MAX_KEPT_DICT_PAIRS ? VF_TRUNCATED : 0;
+      truncateStack(from);
+      push(VK_DICT, flags, <u32>object, containerOrdinal, <f64>pairs);
+      containerOrdinal += 1;
+      break;
+    }
+    case OP_LIST:
+    case OP_FROZENSET: {
+      const mark = popMark();
+      if (mark < 0) markMissing(offset);
+      else truncateStack(mark);
+      pushContainer(op == OP_LIST ? VK_LIST : VK_FROZENSET);
+      break;
+    }
+    case OP_EMPTY_SET:
+      pushContainer(VK_SET);
       break;
     case OP_NEXT_BUFFER:
       push(VK_BUFFER, 0, 0, bufferOrdinal, 0);
@@ -1031,33 +1061,54 @@ function executeBare(op: i32, offset: i64): void {
   }
 }
 
+/** An opcode whose argument arrived in pieces (the argument scratch); the hot loop inlines its own copy. */
+function executeWithScratchArgument(op: i32, offset: i64): void {
+  executeWithArgument(op, argScratch, offset);
+}
+
 /** Opcodes with a fixed-size argument at `at` (in the window or the argument scratch). */
-function executeWithArgument(op: i32, at: usize, offset: i64): void {
+@inline function executeWithArgument(op: i32, at: usize, offset: i64): void {
   const payloadStart = offset + 1 + <i64>(<i32>load<u8>(opcodeShapes + <usize>op) & 15);
   switch (op) {
+    // Frequent opcodes first: AssemblyScript compiles a sparse switch to a chain of comparisons.
     case OP_BININT1:
       push(VK_INT, 0, 0, <f64>load<u8>(at), 0);
       break;
-    case OP_BININT2:
-      push(VK_INT, 0, 0, <f64>load<u16>(at), 0);
-      break;
-    case OP_BININT:
-      push(VK_INT, 0, 0, <f64>load<i32>(at), 0);
-      break;
-    case OP_BINFLOAT:
-      push(VK_FLOAT, 0, 0, reinterpret<f64>(bswap<u64>(load<u64>(at))), 0);
-      break;
-    case OP_BINGET:
-      memoFetch(<u64>load<u8>(at), offset);
-      break;
-    case OP_LONG_BINGET:
-      memoFetch(<u64>load<u32>(at), offset);
+    case OP_SHORT_BINUNICODE:
+      stringPayload(payloadStart, <i64>load<u8>(at), ENC_UTF8);
       break;
     case OP_BINPUT:
       if (need(offset, 1)) memoPut(<u64>load<u8>(at), operand(0));
       break;
+    case OP_BINGET:
+      memoFetch(<u64>load<u8>(at), offset);
+      break;
+    case OP_BININT:
+      push(VK_INT, 0, 0, <f64>load<i32>(at), 0);
+      break;
     case OP_LONG_BINPUT:
       if (need(offset, 1)) memoPut(<u64>load<u32>(at), operand(0));
+      break;
+    case OP_LONG_BINGET:
+      memoFetch(<u64>load<u32>(at), offset);
+      break;
+    case OP_BININT2:
+      push(VK_INT, 0, 0, <f64>load<u16>(at), 0);
+      break;
+    case OP_BINFLOAT:
+      push(VK_FLOAT, 0, 0, reinterpret<f64>(bswap<u64>(load<u64>(at))), 0);
+      break;
+    case OP_BINUNICODE:
+      stringPayload(payloadStart, <i64>load<u32>(at), ENC_UTF8);
+      break;
+    case OP_SHORT_BINBYTES:
+      beginPayload(payloadStart, <i64>load<u8>(at), 0, 0, false);
+      break;
+    case OP_BINBYTES:
+      beginPayload(payloadStart, <i64>load<u32>(at), 0, 0, false);
+      break;
+    case OP_LONG1:
+      longPayload(payloadStart, <i64>load<u8>(at));
       break;
     case OP_PROTO: {
       const version = <i32>load<u8>(at);
@@ -1082,15 +1133,6 @@ function executeWithArgument(op: i32, at: usize, offset: i64): void {
     case OP_SHORT_BINSTRING:
       stringPayload(payloadStart, <i64>load<u8>(at), ENC_PY2_BYTES);
       break;
-    case OP_SHORT_BINUNICODE:
-      stringPayload(payloadStart, <i64>load<u8>(at), ENC_UTF8);
-      break;
-    case OP_SHORT_BINBYTES:
-      beginPayload(payloadStart, <i64>load<u8>(at), 0, 0, false);
-      break;
-    case OP_LONG1:
-      longPayload(payloadStart, <i64>load<u8>(at));
-      break;
     case OP_BINSTRING: {
       const length = load<i32>(at);
       if (length < 0) error(ERR_NEGATIVE_LENGTH, offset, <f64>length, 0, true);
@@ -1103,12 +1145,6 @@ function executeWithArgument(op: i32, at: usize, offset: i64): void {
       else longPayload(payloadStart, <i64>length);
       break;
     }
-    case OP_BINUNICODE:
-      stringPayload(payloadStart, <i64>load<u32>(at), ENC_UTF8);
-      break;
-    case OP_BINBYTES:
-      beginPayload(payloadStart, <i64>load<u32>(at), 0, 0, false);
-      break;
     case OP_BINUNICODE8:
     case OP_BINBYTES8:
     case OP_BYTEARRAY8: {
@@ -1125,9 +1161,22 @@ function executeWithArgument(op: i32, at: usize, offset: i64): void {
   }
 }
 
-function stringPayload(start: i64, length: i64, encoding: i32): void {
+@inline function stringPayload(start: i64, length: i64, encoding: i32): void {
   const keep = length < <i64>MAX_KEPT_STRING_BYTES ? <i32>length : MAX_KEPT_STRING_BYTES;
-  beginPayload(start, length, keep, encoding, true);
+  if (keep > 0 && start == windowOffset + <i64>windowPosition && length <= <i64>(windowLength - windowPosition)) {
+    // Fast path: the whole string is in the window. It is pushed as a window string (values.ts), which
+    // copies nothing unless it is kept or read later; the budget, frame and limit bookkeeping happen in
+    // the order beginPayload + completePayload would do them.
+    if (frameActive) frameRead(start, length);
+    const charged = heapCharge(8 + keep);
+    afterOpcode();
+    const bytes = inputBase + <usize>windowPosition;
+    windowPosition += <i32>length;
+    if (charged) pushWindowString(<i64>keep < length ? VF_TRUNCATED : 0, encoding, bytes, <f64>start, <f64>length);
+    else push(VK_STRING, VF_NOT_KEPT, 0, <f64>start, <f64>length);
+  } else {
+    beginPayload(start, length, keep, encoding, true);
+  }
 }
 
 function longPayload(start: i64, length: i64): void {
@@ -1350,8 +1399,8 @@ function stackGlobal(offset: i64): void {
   const nameItem = operand(0);
   const moduleKind = itemKind(moduleItem);
   const nameKind = itemKind(nameItem);
-  const moduleObject = moduleKind == VK_STRING ? <usize>itemA(moduleItem) : 0;
-  const nameObject = nameKind == VK_STRING ? <usize>itemA(nameItem) : 0;
+  const moduleObject = moduleKind == VK_STRING ? keptString(moduleItem) : 0;
+  const nameObject = nameKind == VK_STRING ? keptString(nameItem) : 0;
   let flags = 0;
   if (moduleKind == VK_STRING && moduleObject == 0) flags |= IMPORT_MODULE_NOT_KEPT;
   if (nameKind == VK_STRING && nameObject == 0) flags |= IMPORT_NAME_NOT_KEPT;
@@ -1709,8 +1758,12 @@ function limit(code: i32, offset: i64, observed: f64, bound: f64): void {
 }
 
 /** Turns limit events of the opcode just executed into one status record per kind and pickle. */
-function afterOpcode(): void {
-  if (limitEvents == 0) return;
+@inline function afterOpcode(): void {
+  // Inlined: runs after every opcode, and there is almost never anything to report.
+  if (limitEvents != 0) reportLimitEvents();
+}
+
+function reportLimitEvents(): void {
   const events = takeLimitEvents();
   const fresh = events & ~limitsReported;
   limitsReported |= events;
@@ -1774,6 +1827,8 @@ function persistent(op: i32, offset: i64, id: usize): void {
 function emitValue(item: usize, depth: i32, op: i32): bool {
   if (valuesLeft <= 0) return false;
   valuesLeft--;
+  // A window string is copied first, so its flags and kept bytes below are final.
+  settle(item);
   const kind = itemKind(item);
   const x = itemX(item);
   const hasPayload = kind == VK_STRING || kind == VK_BYTES || kind == VK_BYTEARRAY;
@@ -1845,9 +1900,11 @@ function emitRange(from: i32, to: i32, op: i32): void {
 function dictEntry(container: usize, key: usize, value: usize, offset: i64): void {
   const containerKind = itemKind(container);
   if (containerKind != VK_DICT && containerKind != VK_CALL) return;
-  if (itemKind(key) != VK_STRING || itemA(key) == 0) return;
+  if (itemKind(key) != VK_STRING) return;
   const valueKind = itemKind(value);
   if (valueKind != VK_CALL && valueKind != VK_PERSISTENT && valueKind != VK_DICT && valueKind != VK_LIST) return;
+  const keyObject = keptString(key);
+  if (keyObject == 0) return;
   if (dictEntriesThisOpcode >= MAX_DICT_ENTRIES_PER_OPCODE) {
     if (dictEntriesThisOpcode == MAX_DICT_ENTRIES_PER_OPCODE) {
       limit(LIMIT_DICT_ENTRIES, offset, <f64>(MAX_DICT_ENTRIES_PER_OPCODE + 1), <f64>MAX_DICT_ENTRIES_PER_OPCODE);
@@ -1859,7 +1916,7 @@ function dictEntry(container: usize, key: usize, value: usize, offset: i64): voi
   const record = newRecord(RK_DICT_ENTRY, opcode, offset);
   setField(record, F_A, <f64>containerKind);
   setField(record, F_B, itemX(container));
-  setField(record, F_C, <f64>recordStringOf(<usize>itemA(key), MAX_DICT_KEY_BYTES));
+  setField(record, F_C, <f64>recordStringOf(keyObject, MAX_DICT_KEY_BYTES));
   setField(record, F_D, itemX(key));
   setField(record, F_E, <f64>valueKind);
   setField(record, F_F, itemX(value));

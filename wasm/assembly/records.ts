@@ -45,7 +45,7 @@ export function recordsDropped(): i32 {
 }
 
 /** True when the buffers may not hold what the next opcode emits: time to let TypeScript drain. */
-export function recordsNearlyFull(): bool {
+@inline export function recordsNearlyFull(): bool {
   return recordCount > RECORD_CAPACITY - RECORD_RESERVE || stringsUsed > RECORD_STRINGS_BYTES - RECORD_STRINGS_RESERVE;
 }
 

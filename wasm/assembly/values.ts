@@ -5,6 +5,19 @@
  * degrades to "unknown value" plus a status, never a trap: stack depth and
  * memo keys beyond the limits are counted but not stored, and the arena
  * refuses allocations past MAX_HEAP_BYTES.
+ *
+ * Window strings: a short string whose bytes are whole in the input window
+ * is pushed without copying them. Its item points into the window (`a` is
+ * the address of the bytes) and its spare byte holds the encoding, which
+ * marks it. Most strings of an opcode-dense pickle die on the stack (APPENDS
+ * into a list) and are never copied. The window is overwritten by the next
+ * feed, so a window string is copied into the arena ("settled") as soon as
+ * anything copies or reads it (memo, tuple, dict, DUP, emitted values,
+ * STACK_GLOBAL), and every one still on the stack is settled before the
+ * machine returns to TypeScript (`settleWindowStrings`). Only stack slots
+ * ever hold window strings. The heap budget is charged when the string is
+ * pushed, exactly as for a copied string, so limits fall at the same opcode
+ * whatever the chunking.
  */
 import {
   arenaBase,
@@ -22,15 +35,18 @@ import {
 import {
   MAX_DICT_HEAP_BYTES,
   MAX_HEAP_BYTES,
+  MAX_KEPT_STRING_BYTES,
   MAX_MARKS,
   MAX_MEMO_KEY,
   MAX_STACK_ITEMS,
+  SF_TRUNCATED,
   UNKNOWN_MEMO_LIMIT,
   UNKNOWN_STACK_LIMIT,
   UNKNOWN_UNDERFLOW,
   VF_NOT_KEPT,
   VK_DICT,
   VK_EMPTY,
+  VK_STRING,
   VK_UNKNOWN,
 } from "./shared";
 
@@ -48,6 +64,8 @@ let segmentsInUse: i32 = 0;
 let directoryCleared = false;
 let heapUsed: i32 = 0;
 let dictHeapUsed: i32 = 0;
+/** Lowest stack index that may hold a window string (i32.MAX_VALUE: none). */
+let windowStringsFloor: i32 = i32.MAX_VALUE;
 
 /** Sticky per-pickle limit events, read and cleared by the machine to emit one status each. */
 export let limitEvents: i32 = 0;
@@ -79,6 +97,10 @@ export function takeLimitEvents(): i32 {
 }
 @inline export function itemY(item: usize): f64 {
   return load<f64>(item, 16);
+}
+/** The encoding of a window string, 0 for every other item. */
+@inline function windowEncoding(item: usize): i32 {
+  return <i32>load<u8>(item, 2);
 }
 
 export function writeItem(item: usize, kind: i32, flags: i32, a: u32, x: f64, y: f64): void {
@@ -116,6 +138,7 @@ export function resetPickleValues(): void {
   heapUsed = 0;
   dictHeapUsed = 0;
   limitEvents = 0;
+  windowStringsFloor = i32.MAX_VALUE;
 }
 
 // Stack.
@@ -156,8 +179,63 @@ export function push(kind: i32, flags: i32, a: u32, x: f64, y: f64): void {
   stackLength++;
 }
 
+/**
+ * Pushes a window string: `length` bytes at address `bytes` in the input
+ * window, found at stream offset `offset` (the caller has charged the heap
+ * budget for the bytes that settling it will keep).
+ */
+export function pushWindowString(flags: i32, encoding: i32, bytes: usize, offset: f64, length: f64): void {
+  if (stackLength >= MAX_LOGICAL_STACK) {
+    limitEvents |= EVENT_STACK;
+    return;
+  }
+  if (stackLength < MAX_STACK_ITEMS) {
+    const item = stackBase + <usize>stackLength * ITEM_BYTES;
+    writeItem(item, VK_STRING, flags, <u32>bytes, offset, length);
+    store<u8>(item, <u8>encoding, 2);
+    if (stackLength < windowStringsFloor) windowStringsFloor = stackLength;
+  } else {
+    limitEvents |= EVENT_STACK;
+  }
+  stackLength++;
+}
+
+/** Copies a window string into the arena in place (see the top of this file); any other item is left alone. */
+export function settle(item: usize): void {
+  const encoding = windowEncoding(item);
+  if (encoding == 0) return;
+  const length = itemY(item);
+  const kept = length < <f64>MAX_KEPT_STRING_BYTES ? <i32>length : MAX_KEPT_STRING_BYTES;
+  const object = arenaPlace(8 + kept);
+  if (object == 0) {
+    writeItem(item, VK_STRING, VF_NOT_KEPT, 0, itemX(item), length);
+    return;
+  }
+  store<u32>(object, <u32>kept);
+  store<u8>(object, <u8>encoding, 4);
+  store<u8>(object, <u8>(<f64>kept < length ? SF_TRUNCATED : 0), 5);
+  store<u16>(object, 0, 6);
+  memory.copy(object + 8, <usize>itemA(item), <usize>kept);
+  writeItem(item, VK_STRING, itemFlags(item), <u32>object, itemX(item), length);
+}
+
+/** Settles every window string left on the stack: the input window is about to be overwritten. */
+export function settleWindowStrings(): void {
+  const end = stackLength < MAX_STACK_ITEMS ? stackLength : MAX_STACK_ITEMS;
+  // Every slot at or above the floor was pushed after it was set, so this costs no more than those pushes.
+  for (let index = windowStringsFloor; index < end; index++) settle(stackBase + <usize>index * ITEM_BYTES);
+  windowStringsFloor = i32.MAX_VALUE;
+}
+
+/** The kept string object of a VK_STRING item (0 when not kept), settling a window string first. */
+export function keptString(item: usize): usize {
+  settle(item);
+  return <usize>itemA(item);
+}
+
 /** Pushes a copy of `item` (which may be a stack slot, a memo slot or a placeholder). */
 export function pushCopy(item: usize): void {
+  settle(item);
   push(itemKind(item), itemFlags(item), itemA(item), itemX(item), itemY(item));
 }
 
@@ -243,6 +321,7 @@ export function memoPut(key: u64, item: usize): void {
   }
   const target = <usize>base + <usize>(<u32>key & (MEMO_SEGMENT_KEYS - 1)) * ITEM_BYTES;
   if (itemKind(target) == VK_EMPTY) memoCount++;
+  settle(item);
   // A dict is memoised before its items are set: the copy cannot know them.
   const kind = itemKind(item);
   const stale = kind == VK_DICT;
@@ -264,6 +343,27 @@ export function heapAllocate(bytes: i32): usize {
   }
   arenaTop = start + <usize>bytes;
   heapUsed += bytes;
+  return start;
+}
+
+/** Charges `bytes` to the heap budget without allocating (window strings); false when refused. */
+export function heapCharge(bytes: i32): bool {
+  if (bytes < 0 || heapUsed > MAX_HEAP_BYTES - bytes) {
+    limitEvents |= EVENT_HEAP;
+    return false;
+  }
+  heapUsed += bytes;
+  return true;
+}
+
+/** Arena bytes already charged to the heap budget (a window string being settled); 0 when memory is refused. */
+function arenaPlace(bytes: i32): usize {
+  const start = (arenaTop + 7) & ~(<usize>7);
+  if (!ensureMemory(start + <usize>bytes)) {
+    limitEvents |= EVENT_MEMORY;
+    return 0;
+  }
+  arenaTop = start + <usize>bytes;
   return start;
 }
 
@@ -299,6 +399,7 @@ export function keepDictPairs(previous: usize, from: i32, keep: i32): usize {
   for (let pair = kept; pair < keep; pair++) {
     for (let half = 0; half < 2; half++) {
       const source = itemAt(from + (pair - kept) * 2 + half);
+      settle(source);
       const target = object + 8 + (<usize>(pair * 2 + half)) * ITEM_BYTES;
       writeItem(target, itemKind(source), itemFlags(source), itemA(source), itemX(source), itemY(source));
     }
@@ -350,6 +451,7 @@ export function keepTuple(from: i32, keep: i32): usize {
   store<u32>(object, 0, 4);
   for (let i = 0; i < keep; i++) {
     const source = itemAt(from + i);
+    settle(source);
     const target = object + 8 + <usize>i * ITEM_BYTES;
     writeItem(target, itemKind(source), itemFlags(source), itemA(source), itemX(source), itemY(source));
   }
