@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { createNodeSha256 } from '../hash/node-sha256.ts';
+import { analyzeModelFolders } from '../folder/analyze.ts';
 import { createNodeFileSource } from '../io/node-source.ts';
 import { compareProvenance, provenanceFails } from '../provenance/index.ts';
 import { loadExpectationFiles } from '../provenance/node-expectation-files.ts';
@@ -70,6 +71,7 @@ async function runScan(command: ScanCommand, io: CliIo): Promise<number> {
   if (io.stderrIsTty) io.stderr('\r\u001b[K');
 
   const report: Report = createReport(files);
+  report.models = analyzeModelFolders(files, { symlinks: walked.symlinks });
   if (command.expect.length > 0) report.provenance = compareProvenance(files, expectations.sets);
   const rendered = renderReport(report, command.format);
   if (command.output) {
@@ -91,7 +93,8 @@ async function runScan(command: ScanCommand, io: CliIo): Promise<number> {
 export function reachesThreshold(report: Report, failOn: Severity | null): boolean {
   if (failOn === null) return false;
   const limit = SEVERITIES.indexOf(failOn);
-  return report.files.some((file) => file.findings.some((finding) => SEVERITIES.indexOf(finding.severity) <= limit));
+  const severeEnough = (findings: readonly { severity: Severity }[]) => findings.some((finding) => SEVERITIES.indexOf(finding.severity) <= limit);
+  return report.files.some((file) => severeEnough(file.findings)) || (report.models ?? []).some((model) => severeEnough(model.findings));
 }
 
 function progressPrinter(io: CliIo, path: string) {

@@ -16,6 +16,8 @@ export interface WalkResult {
   files: WalkedFile[];
   /** Things skipped on the way (symlinks, limits), for the user. */
   notes: string[];
+  /** Display paths of the symbolic links met (never followed): the folder analysis reports them. */
+  symlinks: string[];
 }
 
 /**
@@ -24,7 +26,7 @@ export interface WalkResult {
  * scanner read /etc or loop); they are listed in `notes`.
  */
 export async function walkPaths(paths: string[]): Promise<WalkResult> {
-  const result: WalkResult = { files: [], notes: [] };
+  const result: WalkResult = { files: [], notes: [], symlinks: [] };
   for (const path of paths) {
     const info = await lstat(path);
     if (info.isDirectory()) await walkFolder(path, path, 0, result);
@@ -47,7 +49,10 @@ async function walkFolder(root: string, folder: string, depth: number, result: W
       return;
     }
     const path = join(folder, entry.name);
-    if (entry.isSymbolicLink()) result.notes.push(`${path}: symbolic link, not followed`);
+    if (entry.isSymbolicLink()) {
+      result.notes.push(`${path}: symbolic link, not followed`);
+      result.symlinks.push(displayPathOf(root, path));
+    }
     else if (entry.isDirectory()) await walkFolder(root, path, depth + 1, result);
     else if (entry.isFile()) result.files.push({ path, displayPath: displayPathOf(root, path) });
   }

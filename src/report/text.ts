@@ -1,9 +1,13 @@
 import { fileTotals } from './report.ts';
+import type { ModelSummary } from '../folder/types.ts';
 import { SEVERITIES, type FileReport, type Finding, type Report } from './types.ts';
 
 /** A terminal-friendly rendering of a Report: one block per file, worst findings first. */
 export function formatReportText(report: Report): string {
   const blocks = report.files.map(formatFile);
+  for (const model of report.models ?? []) {
+    if (model.files.length > 1 || model.findings.length > 0) blocks.push(formatModel(model));
+  }
   const counts = countVerdicts(report);
   blocks.push(`${report.files.length} file(s): ${counts}`);
   return blocks.join('\n\n') + '\n';
@@ -21,6 +25,18 @@ function formatFile(file: FileReport): string {
     lines.push(`  tensors  ${totals.tensors}, ${totals.parameters} parameters`);
   }
   for (const finding of sortBySeverity(file.findings)) lines.push(...formatFinding(finding));
+  return lines.join('\n');
+}
+
+function formatModel(model: ModelSummary): string {
+  const lines = [
+    `model ${printable(model.root || '(top folder)')}`,
+    `  verdict  ${model.verdict.toUpperCase()} (worst of ${model.files.length} file(s) and the folder checks)`,
+    `  formats  ${model.formats.join(', ')}`,
+    `  params   ${model.parameters} in the weights a loader reads`,
+  ];
+  if (model.loaderReads.length > 0) lines.push(`  loads    ${model.loaderReads.map(printable).join(', ')}`);
+  for (const finding of sortBySeverity(model.findings)) lines.push(...formatFinding(finding));
   return lines.join('\n');
 }
 
