@@ -158,6 +158,8 @@ function createScannerFeed(scanner: StreamScanner) {
         try {
           return await scanner.finish();
         } catch (error) {
+          // Cancelling while a scanner finishes (a decompressing one can take a while) is a cancellation, not a scanner fault.
+          if (isAbort(error)) throw error;
           failure = error;
         }
       }

@@ -28,11 +28,13 @@ const MAX_DESCRIPTOR_BYTES = 24;
 /** Per-entry checks: flags, method, sizes, bombs, data range, names, symlinks, duplicates; sets `readable`. */
 export function checkEntries(drafts: EntryDraft[], fileSize: number, findings: FindingList, limits: ZipLimits): void {
   const firstByName = new Map<string, ZipEntry>();
+  const withDescriptor: DescriptorUse[] = [];
   for (const draft of drafts) {
     const { entry } = draft;
     const headerOffset = entry.centralHeaderOffset ?? entry.localHeaderOffset;
     const name = quoteName(entry.name);
-    checkFlags(entry, findings);
+    const descriptor = checkFlags(entry, findings);
+    if (descriptor) withDescriptor.push(descriptor);
 
     const supported = entry.method === ZIP_METHOD.stored || entry.method === ZIP_METHOD.deflated;
     entry.readable = supported && entry.dataOffset !== null;
@@ -92,9 +94,32 @@ export function checkEntries(drafts: EntryDraft[], fileSize: number, findings: F
       firstByName.set(draft.fullName, entry);
     }
   }
+  reportDescriptors(withDescriptor, findings);
 }
 
-function checkFlags(entry: ZipEntry, findings: FindingList): void {
+interface DescriptorUse {
+  entry: ZipEntry;
+  where: string;
+  offset: number;
+}
+
+/**
+ * Data descriptors are normal (every torch.save zip uses them) but worth one
+ * note: the sizes then come from the central directory, not the local header.
+ * One finding per archive, not one per entry.
+ */
+function reportDescriptors(uses: DescriptorUse[], findings: FindingList): void {
+  if (uses.length === 0) return;
+  const [first] = uses;
+  const others = uses.length > 1 ? ` and ${uses.length - 1} more entr${uses.length === 2 ? 'y' : 'ies'}` : '';
+  findings.add('zip.entry.data-descriptor', {
+    detail: `Entry ${quoteName(first.entry.name)}${others} keep their CRC and sizes in a data descriptor after their data (flag bit 3, first seen in the ${first.where}).`,
+    location: { offset: first.offset, length: 2 },
+  });
+}
+
+/** Reports encryption and patch flags; returns where a data descriptor is announced, for one summary finding. */
+function checkFlags(entry: ZipEntry, findings: FindingList): DescriptorUse | null {
   const headers: { where: string; flags: number; offset: number }[] = [];
   if (entry.centralHeaderOffset !== null) {
     headers.push({ where: 'central directory', flags: entry.flags, offset: entry.centralHeaderOffset + CENTRAL_FLAGS_OFFSET });
@@ -114,12 +139,7 @@ function checkFlags(entry: ZipEntry, findings: FindingList): void {
   report('zip.entry.encrypted', ZIP_FLAG.encrypted | ZIP_FLAG.strongEncryption, 'an encryption flag (bit 0 or 6)');
   report('zip.entry.patch-data', ZIP_FLAG.patchData, 'the patch data flag (bit 5)');
   const descriptorIn = headers.find((header) => header.flags & ZIP_FLAG.dataDescriptor);
-  if (descriptorIn) {
-    findings.add('zip.entry.data-descriptor', {
-      detail: `Entry ${quoteName(entry.name)} keeps its CRC and sizes in a data descriptor after its data (flag bit 3 in its ${descriptorIn.where}).`,
-      location: { offset: descriptorIn.offset, length: 2 },
-    });
-  }
+  return descriptorIn ? { entry, where: descriptorIn.where, offset: descriptorIn.offset } : null;
 }
 
 function checkBomb(entry: ZipEntry, headerOffset: number, findings: FindingList, limits: ZipLimits): void {

@@ -68,7 +68,7 @@ function toModule(format: IdentifiedFormat): FormatModule {
     extensions: format.extensions,
     detect: (head) => format.matches(head),
     async inspect(): Promise<Inspection> {
-      const rule = format.canCarryCode ? 'format.not-inspected' : 'format.unsupported';
+      const rule = format.canCarryCode ? 'format.not-inspected' : 'format.identified-only';
       const detail = format.canCarryCode
         ? `${format.label} identified by its magic bytes; this version of Preflight does not inspect its contents.`
         : `${format.label} identified by its magic bytes; only its hash is reported.`;

@@ -155,7 +155,7 @@ describe('readZipDirectory: archives made by real writers', () => {
         ['streamed.txt', 8, 900],
         ['stored.bin', 0, 32],
       ],
-      rules: ['zip.entry.data-descriptor', 'zip.entry.data-descriptor'],
+      rules: ['zip.entry.data-descriptor'],
       comment: '',
     },
     {
@@ -236,7 +236,8 @@ describe('openZipEntry: round trips', () => {
     ]);
     const zipSource = zip.source();
     const directory = await readZipDirectory(zipSource);
-    expect(rules(directory.findings)).toEqual(['zip.entry.data-descriptor', 'zip.entry.data-descriptor']);
+    expect(rules(directory.findings)).toEqual(['zip.entry.data-descriptor']);
+    expect(directory.findings[0].detail).toContain('and 1 more entry');
     expectSameBytes(await readAll(openZipEntry(zipSource, directory.entries[0])), stored);
     expectSameBytes(await readAll(openZipEntry(zipSource, directory.entries[1])), deflated);
   });

@@ -318,13 +318,13 @@ describe('end to end through scanSource and a file on disk', () => {
     },
     { name: 'clean/saved_model.pb', bytes: () => savedModel(metaGraph({ graph: cleanGraph() })), format: 'savedmodel', verdict: 'clean', findings: ['tensorflow.op.checkpoint-io'] },
     { name: 'keras_metadata.pb', bytes: lambdaKerasMetadata, format: 'keras-metadata', verdict: 'dangerous', findings: ['keras.lambda.bytecode'] },
-    { name: 'model.tflite', bytes: () => concat(new Uint8Array([0x1c, 0, 0, 0]), new TextEncoder().encode('TFL3'), new Uint8Array(24)), format: 'tflite', verdict: 'clean', findings: ['format.unsupported'] },
+    { name: 'model.tflite', bytes: () => concat(new Uint8Array([0x1c, 0, 0, 0]), new TextEncoder().encode('TFL3'), new Uint8Array(24)), format: 'tflite', verdict: 'clean', findings: ['format.identified-only'] },
     {
       name: 'model.mlmodel',
       bytes: () => concat(vField(1, 4), mField(2, mField(1, lField(1, 'image'), lField(2, 'Input image'), mField(3, mField(4, vField(1, 224))))), mField(500, mField(1, lField(1, 'conv')))),
       format: 'coreml',
       verdict: 'clean',
-      findings: ['format.unsupported'],
+      findings: ['format.identified-only'],
     },
     {
       name: 'Manifest.json',
@@ -334,7 +334,7 @@ describe('end to end through scanSource and a file on disk', () => {
         ),
       format: 'coreml-package',
       verdict: 'clean',
-      findings: ['format.unsupported'],
+      findings: ['format.identified-only'],
     },
   ];
 

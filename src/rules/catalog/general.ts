@@ -11,6 +11,14 @@ export const GENERAL_RULES = {
       'Preflight does not recognise this content, so it only hashed it. It is not a model format Preflight knows; check it by other means before giving it to a loader.',
     references: [REF.supplyChain],
   },
+  'format.identified-only': {
+    severity: 'info',
+    effect: 'none',
+    title: 'Format identified, contents not inspected',
+    explanation:
+      'Preflight recognised this model format by its bytes and hashed it, but does not read its contents. The format runs no code on load by itself; check it with its own tools before use.',
+    references: [REF.supplyChain],
+  },
   'format.not-inspected': {
     severity: 'high',
     effect: 'suspicious',
