@@ -17,7 +17,7 @@ export interface Measurement {
 export const throughput = (measurement: Measurement) => measurement.bytes / 1e6 / (measurement.milliseconds / 1000);
 
 /** Runs on a shared machine are noisy (page cache, neighbours): keep the fastest of a few rounds. */
-export const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+export const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 export async function fastestOf(rounds: number, measure: () => Promise<Measurement>): Promise<Measurement> {
   let best: Measurement | null = null;
