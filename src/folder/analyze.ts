@@ -15,6 +15,7 @@ import { parameterCount } from '../report/report.ts';
 import { type FileReport, type Finding, VERDICTS, type Verdict } from '../report/types.ts';
 import { createFinding, verdictOf } from '../rules/index.ts';
 import { type ModelFiles, joinPath, listNames, relativeTo } from './model-files.ts';
+import { type FolderLookup, checkOnnxExternalData } from './onnx-external-data.ts';
 import { checkRemoteCode } from './remote-code.ts';
 import { basenameOf, dirnameOf } from './text-file.ts';
 import type { ModelSummary } from './types.ts';
@@ -63,12 +64,13 @@ export function analyzeModelFolders(files: readonly FileReport[], options: Folde
     if (group.length === 0) groups.set(root, group);
     group.push(file);
   }
+  const lookup: FolderLookup = { files: new Map(files.map((file) => [file.path, file])), symlinks: new Set(symlinks) };
   const summaries: ModelSummary[] = [];
   for (const root of roots) {
     const linksHere = symlinks.filter((link) => deepestRoot(dirnameOf(link), roots) === root);
-    summaries.push(summarizeFolder(root, groups.get(root) ?? [], linksHere));
+    summaries.push(summarizeFolder(root, groups.get(root) ?? [], linksHere, lookup));
   }
-  for (const file of lone) summaries.push(summarizeLoneFile(file));
+  for (const file of lone) summaries.push(summarizeLoneFile(file, lookup));
   // Report order: a model sits where its first file (or its root) comes in the report.
   const order = new Map(files.map((file, index) => [file.path, index]));
   const position = (summary: ModelSummary) => (summary.files.length > 0 ? (order.get(summary.files[0]) ?? 0) : files.length);
@@ -85,20 +87,22 @@ function deepestRoot(dir: string, roots: ReadonlySet<string>): string | null {
   }
 }
 
-function summarizeLoneFile(file: FileReport): ModelSummary {
+function summarizeLoneFile(file: FileReport, lookup: FolderLookup): ModelSummary {
+  // A lone ONNX model still reads its external data from its folder.
+  const findings = checkOnnxExternalData(dirnameOf(file.path), [file], lookup);
   return {
     root: file.path,
     files: [file.path],
-    verdict: file.verdict,
+    verdict: worstVerdict([file.verdict, verdictOf(findings)]),
     formats: file.format === 'unknown' ? [] : [file.format],
     parameters: parametersOf([file]),
     size: file.size,
     loaderReads: [file.path],
-    findings: [],
+    findings,
   };
 }
 
-function summarizeFolder(root: string, all: FileReport[], symlinks: readonly string[]): ModelSummary {
+function summarizeFolder(root: string, all: FileReport[], symlinks: readonly string[], lookup: FolderLookup): ModelSummary {
   const findings: Finding[] = [];
   const depthOf = (path: string) => relativeTo(root, path).split('/').length - 1;
   const tooDeep = all.filter((file) => depthOf(file.path) > MAX_DEPTH_BELOW_ROOT);
@@ -135,7 +139,7 @@ function summarizeFolder(root: string, all: FileReport[], symlinks: readonly str
   }
 
   const weights = chooseWeights(model);
-  findings.push(...weights.findings, ...checkWeightIndexes(model), ...checkRemoteCode(model));
+  findings.push(...weights.findings, ...checkWeightIndexes(model), ...checkRemoteCode(model), ...checkOnnxExternalData(root, checked, lookup));
   const config = model.byPath.get(joinPath(root, 'config.json'));
   const loaderReads = [...(config ? [config.path] : []), ...weights.reads];
   const weightFiles = weights.reads.map((path) => model.byPath.get(path)).filter((file): file is FileReport => file !== undefined);

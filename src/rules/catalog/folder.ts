@@ -287,4 +287,28 @@ export const FOLDER_RULES = {
       'The scanner does not follow links (a folder must not make it read the rest of the machine), but the loading library does: whatever the link points to is loaded without having been inspected. Scan the targets too (the Hugging Face cache keeps them under blobs/).',
     references: [REF.pathTraversal, REF.supplyChain, REF.nistMeasure],
   },
+  'onnx.external-data.missing': {
+    severity: 'high',
+    effect: 'suspicious',
+    title: 'ONNX external data file is not in the folder',
+    explanation:
+      'The model reads tensor data from a file next to it, and that file was not scanned with the model. Loading fails, or, worse, reads whatever file sits at that path on the loading machine into the weights. Get the data file from the same source and scan the whole folder.',
+    references: [REF.pathTraversal, REF.supplyChain, REF.owaspSupplyChain, REF.nistMeasure],
+  },
+  'onnx.external-data.too-small': {
+    severity: 'high',
+    effect: 'malformed',
+    title: 'ONNX external data file is shorter than the tensors read from it',
+    explanation:
+      'Tensors name byte ranges of the data file that run past its end. The onnx library and ONNX Runtime refuse to load the model; a tool that does not check reads past the end. The data file is truncated or belongs to another model.',
+    references: MALFORMED_REFS,
+  },
+  'onnx.external-data.symlink': {
+    severity: 'high',
+    effect: 'suspicious',
+    title: 'ONNX external data file is a symbolic link',
+    explanation:
+      'The loader follows the link and reads its target as tensor data; the scanner does not follow links, so those bytes were never inspected, and the target can be any file the user can read (keys, credentials), whose contents then flow into the model’s outputs.',
+    references: [REF.pathTraversal, REF.supplyChain, REF.owaspSupplyChain, REF.nistMeasure],
+  },
 } satisfies RuleCatalog;
