@@ -22,19 +22,34 @@ export function createBlobSource(blob: Blob, name: string): ByteSource {
   };
 }
 
+/**
+ * Streams being read, held from a GC root. While a read is pending, the
+ * stream, its reader, the pending promise and the scan awaiting it can form
+ * a cycle that nothing else references (in a worker, the Comlink call only
+ * holds it through closures); Chromium then collected it and the scan hung
+ * in about half the runs on a 50,000-tensor file. Holding the stream here
+ * until the pass ends keeps the whole chain alive.
+ */
+const streamsBeingRead = new Set<ReadableStream<Uint8Array>>();
+
 async function* readBlobChunks(blob: Blob, options: ChunkOptions = {}): AsyncGenerator<Uint8Array> {
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   const stream = blob.stream();
-  let byobReader: ReadableStreamBYOBReader | null = null;
+  streamsBeingRead.add(stream);
   try {
-    byobReader = stream.getReader({ mode: 'byob' });
-  } catch {
-    // Runtimes whose blob streams are not byte streams (older Node): plain reads.
-  }
-  if (byobReader) {
-    yield* readWithByob(byobReader, chunkSize, options.signal);
-  } else {
-    yield* readWithDefaultReader(stream.getReader(), options.signal);
+    let byobReader: ReadableStreamBYOBReader | null = null;
+    try {
+      byobReader = stream.getReader({ mode: 'byob' });
+    } catch {
+      // Runtimes whose blob streams are not byte streams (older Node): plain reads.
+    }
+    if (byobReader) {
+      yield* readWithByob(byobReader, chunkSize, options.signal);
+    } else {
+      yield* readWithDefaultReader(stream.getReader(), options.signal);
+    }
+  } finally {
+    streamsBeingRead.delete(stream);
   }
 }
 
