@@ -75,3 +75,9 @@ export function formatDuration(seconds: number): string {
   if (minutes < 60) return `${minutes} min ${String(whole % 60).padStart(2, '0')} s`;
   return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, '0')} min`;
 }
+
+/** An ISO 8601 UTC time as `2025-03-04 05:06:07 UTC`; anything else is returned as it is (it may come from a shared link). */
+export function formatUtcTimestamp(value: string): string {
+  const match = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?Z$/.exec(value);
+  return match ? `${match[1]} ${match[2]} UTC` : value;
+}

@@ -1,3 +1,4 @@
+import { compareProvenance, type ExpectationSet, type ProvenanceReport, type ScannedFile } from '../../src/provenance/index.ts';
 import { createReport } from '../../src/report/report.ts';
 import type { FileReport, Report } from '../../src/report/types.ts';
 import { createFinding, verdictOf } from '../../src/rules/index.ts';
@@ -48,8 +49,43 @@ function withFinding(report: FileReport, finding: FileReport['findings'][number]
   return { ...report, sha256: null, findings, verdict: verdictOf(findings) };
 }
 
-/** The downloadable Report: every file whose scan has ended, in the order they were added. */
-export function reportOfScans(scans: readonly FileScan[], createdAt = new Date()): Report {
-  const files = scans.map(fileReportOf).filter((report): report is FileReport => report !== null);
-  return createReport(files, createdAt);
+/**
+ * The downloadable Report: every file whose scan has ended, in the order they
+ * were added, and, when expected hashes were given, their comparison with
+ * those files (files that are themselves a source of expected hashes, Git LFS
+ * pointers, are not compared: their claim is about another file).
+ */
+export function reportOfScans(scans: readonly FileScan[], createdAt = new Date(), expectations: readonly ExpectationSet[] = []): Report {
+  const ended = scans.flatMap((scan) => {
+    const report = fileReportOf(scan);
+    return report ? [{ scan, report }] : [];
+  });
+  const report = createReport(
+    ended.map(({ report: file }) => file),
+    createdAt,
+  );
+  if (expectations.length > 0) {
+    const compared = ended.filter(({ scan }) => scan.expectationSource === undefined).map(({ report: file }) => file);
+    report.provenance = compareProvenance(compared, [...expectations]);
+  }
+  return report;
+}
+
+/**
+ * The comparison the page shows while files are scanned: every file that is
+ * not itself an expectation source, with its hash once computed (a file still
+ * scanning is `not-hashed` until then). Results are keyed by scan id.
+ */
+export function liveProvenance(
+  scans: readonly FileScan[],
+  expectations: readonly ExpectationSet[],
+): { report: ProvenanceReport; byScan: Map<number, ProvenanceReport['files'][number]> } {
+  const compared = scans.filter((scan) => scan.expectationSource === undefined);
+  const files: ScannedFile[] = compared.map((scan) => ({
+    path: scan.path,
+    size: scan.size,
+    sha256: scan.status === 'done' ? (scan.report?.sha256 ?? null) : null,
+  }));
+  const report = compareProvenance(files, [...expectations]);
+  return { report, byScan: new Map(compared.map((scan, index) => [scan.id, report.files[index]])) };
 }

@@ -20,10 +20,16 @@ export interface FileScan {
   /** `performance.now()` at the last progress event or at the end. */
   updatedAt: number | null;
   error?: string;
+  /**
+   * Set for a file that is also a source of expected hashes (a Git LFS
+   * pointer): the name of its expectation set. Such a file is not compared
+   * with the expectations itself; its claim is about the file it stands for.
+   */
+  expectationSource?: string;
 }
 
 export type ScanAction =
-  | { type: 'added'; scans: Pick<FileScan, 'id' | 'path' | 'size'>[] }
+  | { type: 'added'; scans: Pick<FileScan, 'id' | 'path' | 'size' | 'expectationSource'>[] }
   | { type: 'started'; id: number }
   | { type: 'header'; id: number; report: FileReport; at: number }
   | { type: 'progress'; id: number; progress: ScanProgress; at: number }

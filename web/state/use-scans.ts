@@ -1,11 +1,11 @@
 import { useCallback, useEffect, useReducer, useRef } from 'preact/hooks';
 import { createScanPool, isAbortError, type ScanPool } from '../worker-bridge.ts';
-import type { PickedFile } from '../lib/dropped-files.ts';
+import { pickedPath, type FileToScan } from '../lib/expectation-files.ts';
 import { scansReducer, type FileScan } from './scans.ts';
 
 export interface ScansController {
   scans: FileScan[];
-  addFiles(files: readonly PickedFile[]): void;
+  addFiles(files: readonly FileToScan[]): void;
   cancel(id: number): void;
   /** Cancel everything still running and forget every file. */
   clear(): void;
@@ -24,16 +24,17 @@ export function useScans(): ScansController {
     return () => pool.current?.dispose();
   }, []);
 
-  const addFiles = useCallback((files: readonly PickedFile[]) => {
+  const addFiles = useCallback((files: readonly FileToScan[]) => {
     if (files.length === 0) return;
     pool.current ??= createScanPool();
-    const added = files.map((picked) => ({
+    const added = files.map(({ picked, expectationSource }) => ({
       id: nextId.current++,
-      path: picked.path ?? (picked.file.webkitRelativePath || picked.file.name),
+      path: pickedPath(picked),
       size: picked.file.size,
       picked,
+      ...(expectationSource !== undefined ? { expectationSource } : {}),
     }));
-    dispatch({ type: 'added', scans: added.map(({ id, path, size }) => ({ id, path, size })) });
+    dispatch({ type: 'added', scans: added.map(({ picked: _picked, ...scan }) => scan) });
     for (const { id, picked } of added) {
       const controller = new AbortController();
       controllers.current.set(id, controller);

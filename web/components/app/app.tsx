@@ -1,10 +1,21 @@
-import { useScans } from '../../state/use-scans.ts';
-import { DropZone } from '../drop-zone/drop-zone.tsx';
-import { FileCard } from '../file-card/file-card.tsx';
-import { ScanToolbar } from '../scan-toolbar/scan-toolbar.tsx';
+import { useEffect, useState } from 'preact/hooks';
+import { useShareRoute } from '../../state/use-share-route.ts';
+import { Scanner } from '../scanner/scanner.tsx';
+import { SharedReport, SharedReportError } from '../shared-report/shared-report.tsx';
 
+/**
+ * The page: the scanner, or a report opened from a share link (`#report=…`).
+ * The scanner starts on first use only (a shared report needs no workers) and
+ * then stays mounted while a shared report is shown, so going back to it
+ * keeps the files already scanned.
+ */
 export function App() {
-  const { scans, addFiles, cancel, clear } = useScans();
+  const { route, leave } = useShareRoute();
+  const [scannerStarted, setScannerStarted] = useState(route.kind === 'none');
+  useEffect(() => {
+    if (route.kind === 'none') setScannerStarted(true);
+  }, [route.kind]);
+
   return (
     <>
       <header class="masthead">
@@ -12,16 +23,12 @@ export function App() {
         <p class="masthead__tagline">See what a model file holds, and what it would do if loaded, before anyone loads it.</p>
       </header>
       <main class="main">
-        <DropZone onFiles={addFiles} compact={scans.length > 0} />
-        {scans.length > 0 ? (
-          <>
-            <ScanToolbar scans={scans} onClear={clear} />
-            <section class="cards" aria-label="Scanned files">
-              {scans.map((scan) => (
-                <FileCard key={scan.id} scan={scan} onCancel={cancel} />
-              ))}
-            </section>
-          </>
+        {route.kind === 'shared' ? <SharedReport share={route.share} onLeave={leave} /> : null}
+        {route.kind === 'error' ? <SharedReportError message={route.message} onLeave={leave} /> : null}
+        {scannerStarted ? (
+          <div class="scanner" hidden={route.kind !== 'none'}>
+            <Scanner />
+          </div>
         ) : null}
       </main>
       <footer class="footer muted">

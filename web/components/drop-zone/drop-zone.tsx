@@ -78,7 +78,8 @@ export function DropZone({ onFiles, compact }: DropZoneProps) {
         <p class="drop-zone__hint">
           Checkpoints, weights and whole model folders: safetensors, GGUF, PyTorch, pickle, NumPy and more. For each file:
           a verdict, findings with byte offsets, tensors, metadata and its SHA-256. The format is read from the bytes, not
-          the file name.
+          the file name. A SHA256SUMS, <code>*.sha256</code>, Git LFS pointer or <code>model.sig</code> dropped with the files is read
+          as expected hashes.
         </p>
       )}
       <div class="drop-zone__actions">

@@ -1,11 +1,14 @@
 import { memo } from 'preact/compat';
+import type { ProvenanceFileResult } from '../../../src/provenance/index.ts';
 import type { FileReport } from '../../../src/report/types.ts';
+import type { ShareOmission } from '../../../src/share/share-link.ts';
 import { formatBytes, formatCount, formatInteger } from '../../lib/format.ts';
 import type { FileScan } from '../../state/scans.ts';
 import { FileTotals } from '../file-totals/file-totals.tsx';
 import { severityCounts } from '../../lib/findings.ts';
 import { FindingList } from '../finding-list/finding-list.tsx';
 import { MetadataTable } from '../metadata-table/metadata-table.tsx';
+import { ExpectationSourceLine, ProvenanceLine } from '../provenance-line/provenance-line.tsx';
 import { ScanProgress } from '../scan-progress/scan-progress.tsx';
 import { Section } from '../section/section.tsx';
 import { Sha256Line } from '../sha256-line/sha256-line.tsx';
@@ -16,12 +19,19 @@ import { WeightsOnly } from '../weights-only/weights-only.tsx';
 
 interface FileCardProps {
   scan: FileScan;
-  onCancel(id: number): void;
+  /** Absent for a report that is only shown (a shared link): nothing runs. */
+  onCancel?(id: number): void;
+  /** How the file compares with the expected hashes, when any were given. */
+  provenance?: ProvenanceFileResult;
+  /** What a share link left out of this file's report. */
+  leftOut?: readonly ShareOmission[];
 }
 
-/** One file: what it is, what is inside, what loading it would do, and where the scan stands. */
-export const FileCard = memo(function FileCard({ scan, onCancel }: FileCardProps) {
+/** One file: what it is, what is inside, what loading it would do, how it compares with expected hashes, and where the scan stands. */
+export const FileCard = memo(function FileCard({ scan, onCancel, provenance, leftOut }: FileCardProps) {
   const { report } = scan;
+  // A link that cut the tensor table holds only its first rows: counts and totals from them would mislead.
+  const tensorsCut = leftOut?.some((omission) => omission.part === 'tensors') ?? false;
   return (
     <article
       class={`card card--${report?.verdict ?? 'pending'}`}
@@ -39,12 +49,15 @@ export const FileCard = memo(function FileCard({ scan, onCancel }: FileCardProps
             {formatBytes(scan.size)}
           </span>
           {report ? <span data-testid="file-format">{report.format === 'unknown' ? 'unrecognised format' : report.format}</span> : null}
-          {report && report.tensors.length > 0 ? <span>{formatCount(report.tensors.length, 'tensor')}</span> : null}
+          {report && report.tensors.length > 0 && !tensorsCut ? <span>{formatCount(report.tensors.length, 'tensor')}</span> : null}
         </p>
       </header>
       {report?.weightsOnly ? <WeightsOnly answer={report.weightsOnly} /> : null}
       <ScanStatus scan={scan} onCancel={onCancel} />
-      {report ? <ReportSections report={report} /> : null}
+      {scan.expectationSource !== undefined ? <ExpectationSourceLine source={scan.expectationSource} /> : null}
+      {provenance ? <ProvenanceLine result={provenance} pending={scan.status === 'queued' || scan.status === 'inspecting' || scan.status === 'hashing'} /> : null}
+      {leftOut && leftOut.length > 0 ? <LeftOut omissions={leftOut} /> : null}
+      {report ? <ReportSections report={report} tensorsCut={tensorsCut} /> : null}
     </article>
   );
 });
@@ -59,7 +72,23 @@ function NoVerdictBadge({ status }: { status: FileScan['status'] }) {
   );
 }
 
-function ScanStatus({ scan, onCancel }: FileCardProps) {
+/** The parts of this file's report that a share link did not carry. */
+function LeftOut({ omissions }: { omissions: readonly ShareOmission[] }) {
+  return (
+    <div class="card__left-out" data-testid="card-left-out">
+      <p>Left out of this link (the sender's downloads have it):</p>
+      <ul>
+        {omissions.map((omission, index) => (
+          <li key={index}>
+            <VisibleText text={`${omission.part}: ${omission.what}`} />
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+function ScanStatus({ scan, onCancel }: Pick<FileCardProps, 'scan' | 'onCancel'>) {
   switch (scan.status) {
     case 'queued':
       return <p class="card__status muted">Queued: waiting for a free worker.</p>;
@@ -71,7 +100,7 @@ function ScanStatus({ scan, onCancel }: FileCardProps) {
           progress={scan.progress}
           startedAt={scan.passStartedAt}
           updatedAt={scan.updatedAt}
-          onCancel={() => onCancel(scan.id)}
+          onCancel={() => onCancel?.(scan.id)}
         />
       );
     case 'done':
@@ -97,14 +126,14 @@ function ScanStatus({ scan, onCancel }: FileCardProps) {
 }
 
 /** Everything the report holds; re-renders only when the report itself changes, not on progress ticks. */
-const ReportSections = memo(function ReportSections({ report }: { report: FileReport }) {
+const ReportSections = memo(function ReportSections({ report, tensorsCut }: { report: FileReport; tensorsCut: boolean }) {
   const metadataKeys = Object.keys(report.metadata).length;
   return (
     <div class="card__body">
       <Section title="Findings" aside={report.findings.length > 0 ? severityCounts(report.findings) : 'none'} testId="findings-section">
         <FindingList findings={report.findings} />
       </Section>
-      {report.tensors.length > 0 ? (
+      {report.tensors.length > 0 && !tensorsCut ? (
         <Section title="Totals" testId="totals-section">
           <FileTotals tensors={report.tensors} fileSize={report.size} />
         </Section>
@@ -115,7 +144,7 @@ const ReportSections = memo(function ReportSections({ report }: { report: FileRe
         </Section>
       ) : null}
       {report.tensors.length > 0 ? (
-        <Section title="Tensors" aside={formatInteger(report.tensors.length)} testId="tensors-section">
+        <Section title="Tensors" aside={tensorsCut ? `first ${formatInteger(report.tensors.length)}` : formatInteger(report.tensors.length)} testId="tensors-section">
           <TensorTable tensors={report.tensors} />
         </Section>
       ) : null}
