@@ -346,6 +346,28 @@ describe('scanning in Chromium', () => {
     expectNoNetworkAndNoViolations();
   });
 
+  it('shows a model-level summary for a picked model folder', async () => {
+    const folder = join(scratch, 'mixed-model');
+    await mkdir(folder, { recursive: true });
+    await writeFile(join(folder, 'config.json'), '{"architectures": ["LlamaForCausalLM"], "model_type": "llama"}');
+    await writeFile(join(folder, 'model.safetensors'), SMALL_MODEL);
+    await writeFile(join(folder, 'pytorch_model.bin'), torchZip().bytes());
+    await openApp();
+    await page.getByTestId('folder-input').setInputFiles(folder);
+
+    for (const name of ['config.json', 'model.safetensors', 'pytorch_model.bin']) await waitUntilDone(`mixed-model/${name}`);
+    const model = page.locator('[data-testid="model-summary"][data-root="mixed-model"]');
+    await model.waitFor();
+    await expect(model.getByTestId('model-loader-reads').textContent()).resolves.toContain('mixed-model/model.safetensors');
+    await expect(model.locator('[data-testid="finding"][data-rule="hf.weights.pickle-fallback"]').count()).resolves.toBe(1);
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-report').click()]);
+    const report = JSON.parse(await readFile((await download.path())!, 'utf8'));
+    expect(report.models.find((entry: { root: string }) => entry.root === 'mixed-model').files).toHaveLength(3);
+
+    expectNoNetworkAndNoViolations();
+  });
+
   it('scans files dropped on the page', async () => {
     await openApp();
     const dataTransfer = await page.evaluateHandle((bytes) => {

@@ -1,5 +1,6 @@
 import { compareProvenance, type ExpectationSet, type ProvenanceReport, type ScannedFile } from '../../src/provenance/index.ts';
 import { createReport } from '../../src/report/report.ts';
+import { analyzeModelFolders } from '../../src/folder/analyze.ts';
 import type { FileReport, Report } from '../../src/report/types.ts';
 import { createFinding, verdictOf } from '../../src/rules/index.ts';
 import type { FileScan } from './scans.ts';
@@ -64,6 +65,7 @@ export function reportOfScans(scans: readonly FileScan[], createdAt = new Date()
     ended.map(({ report: file }) => file),
     createdAt,
   );
+  report.models = analyzeModelFolders(report.files);
   if (expectations.length > 0) {
     const compared = ended.filter(({ scan }) => scan.expectationSource === undefined).map(({ report: file }) => file);
     report.provenance = compareProvenance(compared, [...expectations]);

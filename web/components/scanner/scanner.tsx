@@ -8,6 +8,9 @@ import { DropZone } from '../drop-zone/drop-zone.tsx';
 import { Expectations } from '../expectations/expectations.tsx';
 import { FileCard } from '../file-card/file-card.tsx';
 import { ScanToolbar } from '../scan-toolbar/scan-toolbar.tsx';
+import { ModelSummaries } from '../model-summaries/model-summaries.tsx';
+import { analyzeModelFolders } from '../../../src/folder/analyze.ts';
+import { fileReportOf } from '../../state/report-files.ts';
 
 /**
  * The scanner: files come in (expected-hash files are sorted out on the way,
@@ -34,6 +37,13 @@ export function Scanner() {
   const comparedKey = scans.map((scan) => `${scan.id}:${scan.status}:${scan.report?.sha256 ?? ''}`).join('|');
   const live = useMemo(() => (sets.length > 0 ? liveProvenance(scans, sets) : null), [comparedKey, sets]);
 
+  // Models are judged once every file has its final report: the folder checks compare finished tensor tables.
+  const allEnded = scans.every((scan) => scan.status === 'done' || scan.status === 'cancelled' || scan.status === 'failed');
+  const models = useMemo(() => {
+    if (!allEnded) return [];
+    return analyzeModelFolders(scans.flatMap((scan) => fileReportOf(scan) ?? []));
+  }, [comparedKey, allEnded]);
+
   const clearAll = () => {
     clear();
     expectations.clear();
@@ -46,6 +56,7 @@ export function Scanner() {
       {scans.length > 0 ? (
         <>
           <ScanToolbar scans={scans} expectations={sets} onClear={clearAll} />
+          <ModelSummaries models={models} />
           <section class="cards" aria-label="Scanned files">
             {scans.map((scan) => (
               <FileCard key={scan.id} scan={scan} onCancel={cancel} provenance={live?.byScan.get(scan.id)} />
