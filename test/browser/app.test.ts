@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { FileChooser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildSafetensors,
@@ -335,8 +335,17 @@ describe('scanning in Chromium', () => {
     await expect(button.evaluate((element) => element === document.activeElement)).resolves.toBe(true);
     await expect(button.evaluate((element) => getComputedStyle(element).outlineStyle)).resolves.toBe('solid');
 
+    // Listen before any key press, and let one round trip pass so the browser intercepts choosers
+    // before the first one opens (a listener added in the same breath as the press can miss it).
+    const choosers: FileChooser[] = [];
+    page.on('filechooser', (chooser) => choosers.push(chooser));
+    await page.evaluate(() => undefined);
     for (const key of ['Enter', 'Space']) {
-      const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press(key)]);
+      const before = choosers.length;
+      await button.focus();
+      await page.keyboard.press(key);
+      await expect.poll(() => choosers.length, { timeout: 15_000 }).toBe(before + 1);
+      const chooser = choosers[before];
       expect(chooser.isMultiple()).toBe(true);
       // Answer every chooser: one left open can keep the next from opening.
       await chooser.setFiles(key === 'Space' ? [inputFile('picked.safetensors', SMALL_MODEL)] : []);
