@@ -8,6 +8,8 @@
  * (details), so a hostile name can neither render HTML, nor make a link or
  * image, nor break a table row.
  */
+import type { ModelSummary } from '../folder/types.ts';
+import { formatProvenanceText } from '../provenance/text.ts';
 import { markdownCode, markdownFence, markdownText } from './escape.ts';
 import { formatBytes, formatInteger, formatTimestamp } from './html.ts';
 import { fileTotals } from './report.ts';
@@ -35,6 +37,9 @@ export function renderMarkdownReport(report: Report): string {
   ];
   if (files.length > 0) blocks.push(summaryTable(files));
   files.forEach((file, index) => blocks.push(...fileBlocks(file, index)));
+  const models = (report.models ?? []).filter((model) => model.files.length > 1 || model.findings.length > 0);
+  models.forEach((model, index) => blocks.push(...modelBlocks(model, files.length + index)));
+  if (report.provenance) blocks.push('### Expected hashes', markdownFence(formatProvenanceText(report.provenance)));
   return blocks.join('\n\n') + '\n';
 }
 
@@ -71,6 +76,18 @@ function fileBlocks(file: FileReport, index: number): string[] {
   if (sorted.length > shown.length) {
     blocks.push(`${formatInteger(sorted.length - shown.length)} more findings not shown (the least severe); the HTML and JSON reports have all of them.`);
   }
+  return blocks;
+}
+
+/** A model folder read as a loader reads it: its verdict, what it opens, and the findings across its files. */
+function modelBlocks(model: ModelSummary, index: number): string[] {
+  const facts = [
+    `- Files: ${formatInteger(model.files.length)}, ${markdownText(formatBytes(model.size))}; formats: ${model.formats.map((format) => markdownCode(String(format))).join(', ')}`,
+    `- A loader reads: ${model.loaderReads.length > 0 ? model.loaderReads.map((path) => markdownCode(String(path))).join(', ') : 'no weights it recognises'}`,
+  ];
+  const blocks = [`### ${index + 1}. Model ${markdownCode(String(model.root || '(top folder)'))}: ${verdictLabel(model.verdict)}`, facts.join('\n')];
+  const sorted = sortBySeverity(model.findings).slice(0, MARKDOWN_FINDING_LIMIT);
+  sorted.forEach((finding, findingIndex) => blocks.push(...findingBlocks(finding, index, findingIndex)));
   return blocks;
 }
 

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MARKDOWN_FINDING_LIMIT, renderMarkdownReport } from '../../src/report/markdown.ts';
 import type { Finding, Report } from '../../src/report/types.ts';
+import { compareProvenance, parseExpectations } from '../../src/provenance/index.ts';
 import { createFinding } from '../../src/rules/index.ts';
 import { HOSTILE, SHELL_COMMAND, sampleReport, syntheticReport } from './sample-reports.ts';
 
@@ -170,5 +171,38 @@ describe('renderMarkdownReport', () => {
 
   it('is a pure function of the report', () => {
     expect(renderMarkdownReport(report)).toBe(markdown);
+  });
+});
+
+describe('renderMarkdownReport: models and expected hashes', () => {
+  it('adds each model folder with its verdict, what a loader reads and its cross-file findings, escaped', () => {
+    const report = syntheticReport({ path: 'm/model.safetensors' });
+    report.models = [
+      {
+        root: 'm<img src=x>',
+        files: ['m/config.json', 'm/model.safetensors', 'm/pytorch_model.bin'],
+        verdict: 'suspicious',
+        formats: ['hf-config', 'safetensors', 'pytorch-zip'],
+        parameters: 8,
+        size: 3000,
+        loaderReads: ['m/config.json', 'm/model.safetensors'],
+        findings: [createFinding('format.not-inspected', { detail: 'a pickle sits next to the safetensors weights' })],
+      },
+      { root: 'lone.gguf', files: ['lone.gguf'], verdict: 'clean', formats: ['gguf'], parameters: 1, size: 10, loaderReads: [], findings: [] },
+    ];
+    const markdown = renderMarkdownReport(report);
+    expect(markdown).toContain('### 2. Model `m<img src=x>`: **SUSPICIOUS**');
+    expect(markdown).toContain('A loader reads: `m/config.json`, `m/model.safetensors`');
+    expect(markdown).toContain('(`format.not-inspected`)');
+    expect(markdown).not.toContain('lone.gguf');
+  });
+
+  it('adds the expected-hash comparison when there is one', () => {
+    const report = syntheticReport({});
+    report.provenance = compareProvenance(report.files, [parseExpectations('SHA256SUMS', `${'a'.repeat(64)}  synthetic.safetensors\n`)]);
+    const markdown = renderMarkdownReport(report);
+    expect(markdown).toContain('### Expected hashes');
+    expect(markdown.slice(markdown.indexOf('### Expected hashes'))).toContain('synthetic.safetensors');
+    expect(renderMarkdownReport(syntheticReport({}))).not.toContain('### Expected hashes');
   });
 });
