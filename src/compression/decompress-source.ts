@@ -23,6 +23,7 @@
  */
 import { type ByteSource, DEFAULT_CHUNK_SIZE, clampRange, throwIfAborted } from '../io/byte-source.ts';
 import { ParseError } from '../io/parse-error.ts';
+import { rechunk } from '../io/rechunk.ts';
 import { createBzip2Decoder } from './bzip2.ts';
 import { createGzipDecoder, createZlibDecoder } from './gzip.ts';
 import { createLzmaAloneDecoder, type StreamDecoder } from './lzma.ts';
@@ -201,32 +202,6 @@ export function createDecompressedSource(compressed: ByteSource, options: Decomp
 
 function sanitize(value: number): number {
   return Number.isFinite(value) && value > 0 ? Math.floor(value) : 0;
-}
-
-/** Joins decoded pieces into chunks of `chunkSize`; one reused buffer, per the ByteSource contract. */
-async function* rechunk(pieces: AsyncIterable<Uint8Array>, chunkSize: number, size: number): AsyncGenerator<Uint8Array> {
-  let buffer: Uint8Array | null = null;
-  let filled = 0;
-  for await (const piece of pieces) {
-    let offset = 0;
-    while (offset < piece.length) {
-      if (filled === 0 && piece.length - offset >= chunkSize) {
-        yield piece.subarray(offset, offset + chunkSize);
-        offset += chunkSize;
-        continue;
-      }
-      buffer ??= new Uint8Array(Math.min(chunkSize, size));
-      const count = Math.min(chunkSize - filled, piece.length - offset);
-      buffer.set(piece.subarray(offset, offset + count), filled);
-      filled += count;
-      offset += count;
-      if (filled === chunkSize) {
-        yield buffer;
-        filled = 0;
-      }
-    }
-  }
-  if (buffer && filled > 0) yield buffer.subarray(0, filled);
 }
 
 interface PausedDecode {

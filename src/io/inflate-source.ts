@@ -3,6 +3,7 @@ import type { Finding } from '../report/types.ts';
 import { type RuleId, createFinding } from '../rules/index.ts';
 import { type ByteSource, DEFAULT_CHUNK_SIZE, clampRange, throwIfAborted } from './byte-source.ts';
 import { ParseError } from './parse-error.ts';
+import { rechunk } from './rechunk.ts';
 
 /**
  * A ByteSource whose bytes are a raw DEFLATE stream (RFC 1951) stored in
@@ -201,32 +202,6 @@ function pushSlice(inflater: Inflate, slice: Uint8Array, final: boolean, inputOf
       `Deflate data is corrupt (${reason}) near compressed byte ${inputOffset + slice.length} after ${outputOffset} decoded bytes`,
     );
   }
-}
-
-/** Joins small decoded pieces into chunks of `chunkSize` (one reused buffer, per the ByteSource contract). */
-async function* rechunk(pieces: AsyncIterable<Uint8Array>, chunkSize: number, size: number): AsyncGenerator<Uint8Array> {
-  let buffer: Uint8Array | null = null;
-  let filled = 0;
-  for await (const piece of pieces) {
-    let offset = 0;
-    while (offset < piece.length) {
-      if (filled === 0 && piece.length - offset >= chunkSize) {
-        yield piece.subarray(offset, offset + chunkSize);
-        offset += chunkSize;
-        continue;
-      }
-      buffer ??= new Uint8Array(Math.min(chunkSize, size));
-      const count = Math.min(chunkSize - filled, piece.length - offset);
-      buffer.set(piece.subarray(offset, offset + count), filled);
-      filled += count;
-      offset += count;
-      if (filled === chunkSize) {
-        yield buffer;
-        filled = 0;
-      }
-    }
-  }
-  if (buffer && filled > 0) yield buffer.subarray(0, filled);
 }
 
 interface PausedDecoder {
